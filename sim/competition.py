@@ -1,0 +1,86 @@
+"""Competition: logit demand with decreasing-returns market reach and customer inertia.
+
+In every (market, niche) cell the firms present and a pool of foreign rivals
+share the buyers' expenditure. A firm's attractiveness is its reach times its
+competitiveness, a_i = L_i^alpha x E_i, with E_i = (q_i / q_R)^bq x
+(p_i (1 + tau) / p_R)^-bp measured against the rival pool, and alpha < 1
+(bigger firms reach more buyers, less than proportionally). The share buyers
+would give a firm is the logit s*_i = a_i / (R + sum_j a_j), R being the
+rivals' mass. Buyers move slowly: the realised share closes a share lambda
+of the gap to s* each quarter. A firm that cannot serve its demand
+(capacity = employees x productivity) is rationed and the unserved buyers go
+to the rivals. Because alpha < 1, a firm's equilibrium size grows with its
+competitiveness with elasticity 1/(1 - alpha) but does not explode, unlike a
+pure replicator.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.world import N_MARKETS, N_NICHES
+
+
+def set_prices(model) -> None:
+    """Ex-works price = (1 + markup) x unit variable cost (labour + materials)."""
+    f, p = model.firms, model.params
+    f.price[:] = (1.0 + f.markup) * (model.wage / f.productivity + p.material_cost)
+
+
+def log_competitiveness(model) -> np.ndarray:
+    """log(E_firm / E_rival) in every market, shape (firms, markets)."""
+    f, p, mk = model.firms, model.params, model.markets
+    bq = p.market_array("quality_weight")
+    bp = p.market_array("price_weight")
+    tau = p.market_array("trade_cost")
+    niche = f.niche.astype(np.intp)
+    consumer_price = f.price[:, None] * (1.0 + tau)[None, :] * mk.price_factor[None, :]
+    rival_q = mk.rival_quality.T[niche]  # (firms, markets)
+    rival_p = mk.rival_price.T[niche]
+    return bq * np.log(f.quality[:, None] / rival_q) - bp * np.log(consumer_price / rival_p)
+
+
+def attractiveness(model) -> np.ndarray:
+    """a = employees^alpha x E in every market, shape (firms, markets), served or not."""
+    f = model.firms
+    log_a = model.params.reach_elasticity * np.log(f.employees)[:, None] + log_competitiveness(model)
+    return np.exp(np.clip(log_a, -200, 200))
+
+
+def cell_totals(niche: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sum a (firms, markets) array over the firms of each niche: shape (markets, niches)."""
+    flat = (niche.astype(np.intp)[:, None] * N_MARKETS + np.arange(N_MARKETS)[None, :]).ravel()
+    sums = np.bincount(flat, weights=values.ravel(), minlength=N_NICHES * N_MARKETS)
+    return sums.reshape(N_NICHES, N_MARKETS).T
+
+
+def target_shares(model, attract: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Logit shares s* of the served cells and the denominators R + sum a, shape (markets, niches)."""
+    f, mk = model.firms, model.markets
+    niche = f.niche.astype(np.intp)
+    present = attract * f.served
+    denominator = mk.rival_mass + cell_totals(niche, present)
+    return present / denominator.T[niche], denominator
+
+
+def clear_markets(model) -> None:
+    """Move shares toward the logit targets, serve demand up to capacity, book sales."""
+    f, p, mk = model.firms, model.params, model.markets
+    set_prices(model)
+    niche = f.niche.astype(np.intp)
+    target, _ = target_shares(model, attractiveness(model))
+    share = f.share + p.customer_inertia_speed * (target - f.share)
+
+    tau = p.market_array("trade_cost")
+    spend = share * mk.expenditure.T[niche]  # buyers' expenditure on each firm
+    units = spend / (f.price[:, None] * (1.0 + tau)[None, :] * mk.price_factor[None, :])
+    demanded = units.sum(axis=1)
+    capacity = f.employees * f.productivity
+    served_frac = np.minimum(1.0, capacity / np.maximum(demanded, 1e-12))
+
+    f.share[:] = share * served_frac[:, None]
+    mk.rival_share = 1.0 - cell_totals(niche, f.share)
+    f.demanded[:] = demanded
+    f.output[:] = demanded * served_frac
+    f.sales[:] = units * served_frac[:, None] * f.price[:, None]
+    f.revenue[:] = f.sales.sum(axis=1)

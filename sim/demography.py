@@ -1,0 +1,182 @@
+"""Demography: the initial population, exit of insolvent firms, entry of new ones.
+
+Entry happens in every province and niche at a rate that rises with the
+local profit margin; entrants are small and drawn around the niche's
+median productivity with a gap (they learn or die). Exit is decided by
+finance (insolvency); an exiting firm's buyers go to the rival pool.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.agents import Firm
+from sim.competition import cell_totals, set_prices
+from sim.internationalisation import leave
+from sim.world import DOMESTIC, N_MARKETS, N_NICHES, N_PROVINCES, PROVINCE_NICHE_MIX, PROVINCE_SHARE
+
+
+def gpd_sizes(rng: np.random.Generator, n: int, mean: float, shape: float, cap: float) -> np.ndarray:
+    """Employees >= 1 from a generalized Pareto with the given mean and tail shape."""
+    scale = max(mean - 1.0, 1e-9) * (1.0 - shape)
+    u = 1.0 - rng.random(n)  # in (0, 1]
+    return np.minimum(1.0 + scale / shape * (u ** (-shape) - 1.0), cap)
+
+
+def _draw_locations(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    province = rng.choice(N_PROVINCES, size=n, p=PROVINCE_SHARE)
+    cum = PROVINCE_NICHE_MIX.cumsum(axis=1)[province]
+    niche = (rng.random(n)[:, None] > cum).sum(axis=1)
+    return province, np.minimum(niche, N_NICHES - 1)
+
+
+def _add_firms(model, count: int, **values: np.ndarray) -> slice:
+    """Create ``count`` Mesa agents and their rows in the firm table."""
+    agents = Firm.create_agents(model, count)
+    ids = np.fromiter((a.unique_id for a in agents), dtype=np.int64, count=count)
+    model.firm_agents.update(zip(ids.tolist(), agents, strict=True))
+    return model.firms.append(count, firm_id=ids, **values)
+
+
+def _rd_intensity(model, rng: np.random.Generator, n: int) -> np.ndarray:
+    p = model.params
+    s = p.rd_intensity_sd
+    return p.rd_intensity * np.exp(s * rng.standard_normal(n) - s * s / 2)
+
+
+def appeal_index(model, employees: np.ndarray, price: np.ndarray) -> np.ndarray:
+    """log quality that makes domestic demand proportional to size (up to a constant).
+
+    Solves (1 - alpha) log L = bq log q - bp log p for log q: in the data
+    larger firms are those whose products buyers value more, so the initial
+    population starts near the model's own size-appeal relation.
+    """
+    p = model.params
+    home = p.markets["italy"]
+    return ((1 - p.reach_elasticity) * np.log(employees) + home.price_weight * np.log(price)) / max(home.quality_weight, 1e-9)
+
+
+def initial_population(model) -> None:
+    """Draw the initial firms: provinces and niches by the regional mix, heavy-tailed sizes."""
+    p = model.params
+    rng = model.streams["population"]
+    n = p.n_firms
+    province, niche = _draw_locations(rng, n)
+    employees = gpd_sizes(rng, n, p.mean_employees, p.size_tail_shape, p.max_employees)
+    z_size = np.log(employees)
+    z_size = (z_size - z_size.mean()) / max(z_size.std(), 1e-12)
+    rho = p.size_productivity_corr
+    z_prod = rho * z_size + np.sqrt(1 - rho * rho) * rng.standard_normal(n)
+    sd = p.productivity_sd
+    productivity = p.productivity_mean * np.exp(sd * z_prod - sd * sd / 2)
+    quality_noise = p.quality_sd * rng.standard_normal(n)
+    age = np.minimum(rng.exponential(60.0, size=n), 400).astype(np.int32)
+    served = np.zeros((n, N_MARKETS), dtype=bool)
+    served[:, DOMESTIC] = True
+    rows = _add_firms(
+        model,
+        n,
+        province=province,
+        niche=niche,
+        entered_step=-age,
+        employees=employees,
+        productivity=productivity,
+        quality=np.ones(n),
+        markup=np.full(n, p.markup_init),
+        rd_intensity=_rd_intensity(model, rng, n),
+        served=served,
+    )
+    f = model.firms
+    set_prices(model)
+    f.quality[rows] = np.exp(appeal_index(model, f.employees, f.price) + quality_noise)
+    f.quality[rows] /= np.exp(np.log(f.quality).mean())
+
+
+def exit_firms(model) -> np.ndarray:
+    """Remove firms flagged as exiting; returns their ids."""
+    f = model.firms
+    mask = f.exiting.copy()
+    if not mask.any():
+        return np.zeros(0, dtype=np.int64)
+    model.observer.record_exits(model, mask)
+    ids = f.firm_id[mask].copy()
+    for firm_id in ids.tolist():
+        model.firm_agents.pop(firm_id).remove()
+    f.remove(mask)
+    leave(model, np.zeros_like(f.served))  # recompute the rivals' share without the leavers
+    return ids
+
+
+def local_margins(model) -> tuple[np.ndarray, np.ndarray]:
+    """Firms and mean profit margin in every (province, niche) bucket."""
+    f = model.firms
+    bucket = f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp)
+    size = N_PROVINCES * N_NICHES
+    count = np.bincount(bucket, minlength=size)
+    margin = np.clip(f.profit / np.maximum(f.revenue, 1e-9), -1.0, 1.0)
+    total = np.bincount(bucket, weights=margin, minlength=size)
+    return count, np.where(count > 0, total / np.maximum(count, 1), 0.0)
+
+
+def enter_firms(model) -> int:
+    """Draw entrants per province and niche; returns how many entered."""
+    p, f, mk = model.params, model.firms, model.markets
+    rng = model.streams["demography"]
+    count, margin = local_margins(model)
+    attractiveness = np.clip(1.0 + p.entry_profit_sensitivity * (margin - p.normal_margin), 0.0, 3.0)
+    # Would-be entrepreneurs come from the local pool, proportional to the
+    # initial number of firms in the bucket (not to survivors), so that exit
+    # and entry can balance.
+    expected = p.entry_rate * model.entrepreneurs * attractiveness
+    entrants = rng.poisson(expected)
+    n_new = int(entrants.sum())
+    if n_new == 0:
+        return 0
+    bucket = np.repeat(np.arange(count.size), entrants)
+    province, niche = bucket // N_NICHES, bucket % N_NICHES
+
+    # Entrants look like incumbents of their niche and size, with a productivity gap.
+    f_niche = f.niche.astype(np.intp)
+    members = np.maximum(np.bincount(f_niche, minlength=N_NICHES), 1)
+    log_prod = np.bincount(f_niche, weights=np.log(f.productivity), minlength=N_NICHES) / members
+    residual = np.log(f.quality) - appeal_index(model, f.employees, f.price)
+    log_appeal = np.bincount(f_niche, weights=residual, minlength=N_NICHES) / members
+    sd = p.entrant_productivity_sd
+    gap = p.entrant_productivity_gap
+    productivity = np.exp(log_prod[niche] + gap + sd * rng.standard_normal(n_new))
+    employees = gpd_sizes(rng, n_new, p.entrant_mean_employees, p.size_tail_shape, 50.0)
+    served = np.zeros((n_new, N_MARKETS), dtype=bool)
+    served[:, DOMESTIC] = True
+    markup = np.full(n_new, p.markup_init)
+    price = (1 + markup) * (model.wage / productivity + p.material_cost)
+    quality = np.exp(log_appeal[niche] + appeal_index(model, employees, price) + p.entrant_appeal_sd * rng.standard_normal(n_new))
+    units = employees * productivity * p.utilisation_target
+    sales = units * price
+    # An entrant starts with an order book that fills its planned capacity
+    # (a founder brings customers); whether it keeps them depends on its appeal.
+    share = p.entrant_order_book * sales / mk.expenditure[DOMESTIC, niche]
+    market_entered = np.full((n_new, N_MARKETS), -1, dtype=np.int32)
+    market_entered[:, DOMESTIC] = model.steps
+    share_rows = np.zeros((n_new, N_MARKETS))
+    share_rows[:, DOMESTIC] = share
+    _add_firms(
+        model,
+        n_new,
+        province=province,
+        niche=niche,
+        entered_step=np.full(n_new, model.steps),
+        employees=employees,
+        productivity=productivity,
+        quality=quality,
+        markup=markup,
+        price=price,
+        rd_intensity=_rd_intensity(model, rng, n_new),
+        cash=p.initial_cash * sales,
+        debt=p.initial_debt * p.capital_per_worker * employees,
+        expected_demand=units,
+        served=served,
+        market_entered=market_entered,
+        share=share_rows,
+    )
+    mk.rival_share = 1.0 - cell_totals(f.niche, f.share)
+    return n_new

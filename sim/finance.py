@@ -1,0 +1,67 @@
+"""Finance: the quarter's accounts, bank credit limited by net worth, insolvency.
+
+Net worth is capital (capital_per_worker x employees) plus cash minus debt.
+Banks lend up to ``leverage_max`` times net worth. A firm whose cash stays
+negative after borrowing up to its limit, or whose net worth turns
+negative, is insolvent and exits. Cash above a buffer repays debt first;
+part of what remains is paid out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def net_worth(model, rows: slice | int | np.ndarray = slice(None)) -> np.ndarray:
+    """Capital plus cash minus debt (EUR thousand)."""
+    f, p = model.firms, model.params
+    return p.capital_per_worker * f.employees[rows] + f.cash[rows] - f.debt[rows]
+
+
+def credit_headroom(model) -> np.ndarray:
+    """How much more a firm could borrow now."""
+    limit = model.params.leverage_max * np.maximum(net_worth(model), 0.0)
+    return np.maximum(limit - model.firms.debt, 0.0)
+
+
+def booked_costs(model) -> np.ndarray:
+    """Costs booked so far this quarter, summed over items."""
+    total = np.zeros(model.firms.n)
+    for values in model.quarter_costs.values():
+        total += values
+    return total
+
+
+def liquidity(model) -> np.ndarray:
+    """Cash after this quarter's booked result and investment, plus credit headroom."""
+    f = model.firms
+    pending = f.cash + f.revenue - booked_costs(model) - model.quarter_investment
+    return pending + credit_headroom(model)
+
+
+def book_production_costs(model) -> None:
+    """Wages, materials, depreciation, overhead and interest of the quarter."""
+    f, p = model.firms, model.params
+    model.quarter_costs["production"] = model.wage * f.employees + p.material_cost * f.output + p.depreciation * p.capital_per_worker * f.employees + p.fixed_cost
+    model.quarter_costs["interest"] = p.interest_rate * f.debt
+
+
+def settle(model) -> None:
+    """Close the quarter: profit, cash, borrowing, repayment, dividends, insolvency."""
+    f, p = model.firms, model.params
+    f.costs[:] = booked_costs(model)
+    f.profit[:] = f.revenue - f.costs
+    f.cash[:] += f.profit - model.quarter_investment
+
+    borrow = np.minimum(np.maximum(-f.cash, 0.0), credit_headroom(model))
+    f.cash[:] += borrow
+    f.debt[:] += borrow
+
+    buffer = p.cash_buffer * (model.wage * f.employees + p.material_cost * f.output + p.fixed_cost)
+    excess = np.maximum(f.cash - buffer, 0.0)
+    repay = np.minimum(excess, f.debt)
+    f.cash[:] -= repay
+    f.debt[:] -= repay
+    f.cash[:] -= p.payout_rate * (excess - repay)
+
+    f.exiting[:] |= (f.cash < -1e-9) | (net_worth(model) < 0)

@@ -1,0 +1,190 @@
+"""Observation: model-level indicators every step and a sparse firm panel.
+
+Indicators are computed once per step from the firm arrays and handed to
+Mesa's DataCollector. The firm panel is kept apart from it: collecting every
+firm every step is the classic memory blow-up of agent-based models, so firms
+are recorded every ``panel_every`` steps, at the last step, and when they exit.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from sim.finance import net_worth
+from sim.world import FOREIGN_MARKETS, MARKETS, N_MARKETS, N_NICHES, NICHES, PROVINCES
+
+MODEL_COLUMNS: tuple[str, ...] = (
+    "step",
+    "year",
+    "quarter",
+    "n_firms",
+    "employment",
+    "sales",
+    "domestic_sales",
+    "export_sales",
+    "export_share",
+    "n_exporters",
+    "exporter_share",
+    *(f"exports_{m}" for m in FOREIGN_MARKETS),
+    "mean_productivity",
+    "productivity_p90_p10",
+    "mean_quality",
+    "mean_markup",
+    "hhi",
+    "niche_diversity",
+    "n_entries",
+    "n_exits",
+    "profits",
+    "debt",
+)
+
+# Bit patterns of served markets -> names, for the panel's ``markets`` column.
+_WEIGHTS = 1 << np.arange(N_MARKETS)
+_MARKET_LISTS = np.empty(1 << N_MARKETS, dtype=object)
+for _code in range(1 << N_MARKETS):
+    _MARKET_LISTS[_code] = [m for i, m in enumerate(MARKETS) if _code >> i & 1]
+
+
+def herfindahl_by_niche(niche: np.ndarray, sales: np.ndarray) -> np.ndarray:
+    """Herfindahl index of sales shares among the region's firms in each niche."""
+    niche = niche.astype(np.intp)
+    totals = np.bincount(niche, weights=sales, minlength=N_NICHES)
+    shares = sales / np.maximum(totals[niche], 1e-12)
+    return np.bincount(niche, weights=shares**2, minlength=N_NICHES)
+
+
+def shannon(weights: np.ndarray) -> float:
+    """Shannon entropy (nats) of a non-negative weight vector."""
+    total = weights.sum()
+    if total <= 0:
+        return 0.0
+    q = weights[weights > 0] / total
+    return float(-(q * np.log(q)).sum())
+
+
+def indicators(model, n_entries: int, n_exits: int) -> dict[str, float]:
+    """All model-level indicators of the current step (see docs/outputs.md)."""
+    f, p = model.firms, model.params
+    t = model.steps
+    exporter = f.served[:, 1:].any(axis=1)
+    employment = float(f.employees.sum())
+    sales = float(f.revenue.sum())
+    by_market = f.sales.sum(axis=0)
+    exports = float(by_market[1:].sum())
+    w = f.employees / max(employment, 1e-12)
+    if f.n:
+        p90, p10 = np.percentile(f.productivity, [90, 10])
+        hhi = herfindahl_by_niche(f.niche, f.revenue)
+        present = np.bincount(f.niche.astype(np.intp), minlength=N_NICHES) > 0
+        mean_hhi = float(hhi[present].mean())
+    else:
+        p90 = p10 = 1.0
+        mean_hhi = 0.0
+    row = {
+        "step": t,
+        "year": p.start_year + (t - 1) // 4 if t > 0 else p.start_year,
+        "quarter": (t - 1) % 4 + 1 if t > 0 else 0,
+        "n_firms": f.n,
+        "employment": employment,
+        "sales": sales,
+        "domestic_sales": float(by_market[0]),
+        "export_sales": exports,
+        "export_share": exports / sales if sales > 0 else 0.0,
+        "n_exporters": int(exporter.sum()),
+        "exporter_share": float(exporter.mean()) if f.n else 0.0,
+        **{f"exports_{m}": float(by_market[i + 1]) for i, m in enumerate(FOREIGN_MARKETS)},
+        "mean_productivity": float((w * f.productivity).sum()),
+        "productivity_p90_p10": float(p90 / p10),
+        "mean_quality": float((w * f.quality).sum()),
+        "mean_markup": float((w * f.markup).sum()),
+        "hhi": mean_hhi,
+        "niche_diversity": shannon(np.bincount(f.niche.astype(np.intp), weights=f.employees, minlength=N_NICHES)),
+        "n_entries": n_entries,
+        "n_exits": n_exits,
+        "profits": float(f.profit.sum()),
+        "debt": float(f.debt.sum()),
+    }
+    return row
+
+
+def _latest(model, name: str) -> float:
+    return model.observer.latest[name]
+
+
+class Observer:
+    """Feeds Mesa's DataCollector and keeps the firm panel."""
+
+    def __init__(self, model) -> None:
+        self.latest: dict[str, float] = {}
+        self.panel: list[pd.DataFrame] = []
+        self.last_panel_step = -1
+        model.datacollector = mesa.DataCollector(model_reporters={name: partial(_latest, name=name) for name in MODEL_COLUMNS})
+
+    def collect(self, model, n_entries: int = 0, n_exits: int = 0) -> None:
+        """Record this step's indicators, and the firm panel when it is due."""
+        self.latest = indicators(model, n_entries, n_exits)
+        model.datacollector.collect(model)
+        if model.steps % model.params.panel_every == 0:
+            self.record_panel(model)
+
+    def firm_rows(self, model, mask: np.ndarray | slice = slice(None), exited: bool = False) -> pd.DataFrame:
+        """The panel columns for the selected firms at the current step."""
+        f = model.firms
+        served = f.served[mask]
+        codes = (served * _WEIGHTS).sum(axis=1)
+        n = int(codes.size)
+        return pd.DataFrame(
+            {
+                "step": np.full(n, model.steps, dtype=np.int32),
+                "firm_id": f.firm_id[mask],
+                "province": pd.Categorical.from_codes(f.province[mask].astype(np.int8), categories=list(PROVINCES)),
+                "niche": pd.Categorical.from_codes(f.niche[mask].astype(np.int8), categories=list(NICHES)),
+                "age": (model.steps - f.entered_step[mask]).astype(np.int32),
+                "employees": f.employees[mask],
+                "sales": f.revenue[mask],
+                "export_sales": f.sales[mask][:, 1:].sum(axis=1),
+                "n_markets": served.sum(axis=1).astype(np.int8),
+                "markets": _MARKET_LISTS[codes],
+                "productivity": f.productivity[mask],
+                "quality": f.quality[mask],
+                "price": f.price[mask],
+                "markup": f.markup[mask],
+                "profit": f.profit[mask],
+                "cash": f.cash[mask],
+                "debt": f.debt[mask],
+                "net_worth": net_worth(model, mask),
+                "entered_step": f.entered_step[mask],
+                "exited": np.full(n, exited),
+            }
+        )
+
+    def record_panel(self, model) -> None:
+        """Snapshot every living firm (skipped if this step is already recorded)."""
+        if self.last_panel_step == model.steps:
+            return
+        self.last_panel_step = model.steps
+        self.panel.append(self.firm_rows(model))
+
+    def record_exits(self, model, mask: np.ndarray) -> None:
+        """Last row of each exiting firm, flagged ``exited``."""
+        self.panel.append(self.firm_rows(model, mask, exited=True))
+
+    def model_frame(self, model) -> pd.DataFrame:
+        """The model-level time series, one row per step."""
+        frame = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        return frame.astype({"step": np.int32, "year": np.int32, "quarter": np.int8, "n_firms": np.int64, "n_exporters": np.int64, "n_entries": np.int64, "n_exits": np.int64})
+
+    def panel_frame(self) -> pd.DataFrame:
+        """The firm panel sorted by step and firm id."""
+        if not self.panel:
+            return self.firm_rows_empty()
+        frame = pd.concat(self.panel, ignore_index=True)
+        return frame.sort_values(["step", "exited", "firm_id"], kind="stable").reset_index(drop=True)
+
+    @staticmethod
+    def firm_rows_empty() -> pd.DataFrame:
+        return pd.DataFrame()

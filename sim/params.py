@@ -1,0 +1,280 @@
+"""The parameter schema: every model parameter with its default, unit and range.
+
+One pydantic model validates scenario files, keyword overrides and CLI values
+alike, so that a bad value is caught at the boundary with a message that says
+which key is wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.world import MARKETS
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+class ScenarioError(ValueError):
+    """A scenario file or parameter override is invalid; the message is one line."""
+
+
+def _p(default: Any, unit: str, description: str, **bounds: Any) -> Any:
+    """A documented parameter field: default, unit and allowed range."""
+    return Field(default, description=description, json_schema_extra={"unit": unit}, **bounds)
+
+
+class MarketParams(BaseModel):
+    """One destination market: demand, access costs, buyers' tastes, rivals."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    size: float = _p(1.0, "x regional output", "initial expenditure on a niche, as a multiple of the region's output in that niche", gt=0, le=1000)
+    growth: float = _p(0.02, "1/year", "trend growth rate of demand", ge=-0.5, le=0.5)
+    potential_share: float = _p(0.1, "share", "share of the market the region would hold at the start if all its firms served it (sets the rivals' mass)", gt=0, lt=1)
+    shock_sd: float = _p(0.02, "log points/quarter", "s.d. of the quarterly demand shock", ge=0, le=1)
+    entry_cost: float = _p(0.0, "EUR thousand", "sunk cost of entering the market (paid again on re-entry)", ge=0, le=1e6)
+    presence_cost: float = _p(0.0, "EUR thousand/quarter", "fixed cost of serving the market", ge=0, le=1e5)
+    trade_cost: float = _p(0.0, "ad valorem", "iceberg trade cost: buyers pay price x (1 + trade_cost)", ge=0, le=5)
+    price_weight: float = _p(3.0, "elasticity", "weight of (log) price in buyers' valuation", gt=0, le=20)
+    quality_weight: float = _p(2.0, "elasticity", "weight of (log) quality in buyers' valuation", ge=0, le=20)
+
+
+def _default_markets() -> dict[str, MarketParams]:
+    # size: expenditure relative to regional output (sets the region's share);
+    # entry / presence costs after Das, Roberts & Tybout (2007) orders of
+    # magnitude scaled to small machinery firms; growth from long-run trends.
+    table = {
+        "italy": dict(size=1.6, potential_share=0.35, growth=0.005, shock_sd=0.020, entry_cost=0, presence_cost=0, trade_cost=0.0, price_weight=3.0, quality_weight=2.0),
+        "eu": dict(size=5.0, potential_share=0.072, growth=0.015, shock_sd=0.015, entry_cost=150, presence_cost=8, trade_cost=0.04, price_weight=3.0, quality_weight=2.2),
+        "usa": dict(size=5.0, potential_share=0.024, growth=0.020, shock_sd=0.020, entry_cost=300, presence_cost=20, trade_cost=0.12, price_weight=2.5, quality_weight=2.5),
+        "china": dict(size=4.0, potential_share=0.014, growth=0.050, shock_sd=0.025, entry_cost=350, presence_cost=25, trade_cost=0.15, price_weight=4.0, quality_weight=1.6),
+        "india": dict(size=2.0, potential_share=0.016, growth=0.060, shock_sd=0.030, entry_cost=300, presence_cost=20, trade_cost=0.18, price_weight=4.5, quality_weight=1.4),
+        "brazil": dict(size=1.5, potential_share=0.021, growth=0.025, shock_sd=0.035, entry_cost=260, presence_cost=18, trade_cost=0.18, price_weight=4.0, quality_weight=1.6),
+        "russia": dict(size=1.5, potential_share=0.027, growth=0.020, shock_sd=0.035, entry_cost=240, presence_cost=16, trade_cost=0.15, price_weight=3.5, quality_weight=1.6),
+        "rest_of_world": dict(
+            size=4.0, potential_share=0.045, growth=0.030, shock_sd=0.025, entry_cost=200, presence_cost=14, trade_cost=0.15, price_weight=3.5, quality_weight=1.8
+        ),
+    }
+    return {name: MarketParams(**values) for name, values in table.items()}
+
+
+def _default_export_orientation() -> dict[str, float]:
+    # Niches differ in how much of their market lies abroad: packaging
+    # machinery exports 80-90 % of turnover, automotive supply chains less.
+    return {
+        "packaging": 1.8,
+        "machine_tools": 1.1,
+        "agricultural": 1.0,
+        "automotive": 0.7,
+        "hydraulics": 1.0,
+        "ceramics": 1.6,
+        "food_processing": 1.3,
+        "biomedical": 1.0,
+    }
+
+
+class Params(BaseModel):
+    """All parameters of a simulation. Units: money in EUR thousand, time in quarters."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    # --- scenario and run --------------------------------------------------
+    name: str = _p("baseline", "-", "scenario name")
+    description: str = _p("", "-", "one line saying what question the scenario answers")
+    n_firms: int = _p(2000, "firms", "initial number of firms (35,000 is the region at 1:1)", ge=1, le=500_000)
+    steps: int = _p(60, "quarters", "default run length", ge=1, le=2000)
+    burn_in: int = _p(20, "quarters", "quarters discarded by validation and summaries", ge=0, le=2000)
+    start_year: int = _p(2010, "year", "calendar year of step 1", ge=1900, le=2200)
+    panel_every: int = _p(4, "quarters", "firm panel recorded every this many steps (and at the last)", ge=1, le=2000)
+
+    # --- initial firm population -------------------------------------------
+    mean_employees: float = _p(9.0, "employees", "mean initial firm size (region: ~300,000 employees / ~35,000 firms)", ge=1, le=1000)
+    size_tail_shape: float = _p(0.7, "-", "generalized-Pareto shape of initial size (Italian data: 0.5-1)", ge=0.05, le=0.95)
+    max_employees: float = _p(5000.0, "employees", "cap on initial firm size", ge=1, le=1e6)
+    productivity_mean: float = _p(60.0, "units/worker/quarter", "mean initial productivity (output per worker at base prices, EUR thousand)", gt=0, le=1e4)
+    productivity_sd: float = _p(0.35, "log s.d.", "initial dispersion of log productivity", ge=0, le=3)
+    quality_sd: float = _p(0.05, "log s.d.", "dispersion of log quality beyond what size explains, at birth", ge=0, le=3)
+    size_productivity_corr: float = _p(0.3, "correlation", "correlation of initial log size and log productivity", ge=-1, le=1)
+
+    # --- costs and prices ----------------------------------------------------
+    wage: float = _p(11.0, "EUR thousand/worker/quarter", "initial labour cost per worker (Italian mechanics: ~44k/year)", gt=0, le=1e3)
+    wage_indexation: float = _p(1.0, "elasticity", "response of the regional wage to average productivity", ge=0, le=2)
+    material_cost: float = _p(0.70, "EUR thousand/unit", "intermediate input cost per unit of output", ge=0, le=100)
+    fixed_cost: float = _p(2.0, "EUR thousand/quarter", "overhead every firm pays", ge=0, le=1e4)
+    capital_per_worker: float = _p(80.0, "EUR thousand/worker", "plant and machinery needed per worker", ge=0, le=1e4)
+    depreciation: float = _p(0.02, "1/quarter", "depreciation of capital (replaced every quarter)", ge=0, le=1)
+    markup_init: float = _p(0.20, "-", "initial mean markup over unit variable cost", ge=0, le=5)
+    markup_min: float = _p(0.02, "-", "lowest markup a firm sets", ge=0, le=5)
+    markup_max: float = _p(0.50, "-", "highest markup a firm sets", ge=0, le=5)
+    markup_speed: float = _p(0.04, "-", "markup change per unit of excess demand over capacity", ge=0, le=1)
+
+    # --- demand and competition ----------------------------------------------
+    markets: dict[str, MarketParams] = Field(default_factory=_default_markets, description="destination markets by name")
+    export_orientation: dict[str, float] = Field(default_factory=_default_export_orientation, description="multiplier of foreign market size by niche")
+    shock_persistence: float = _p(0.9, "AR(1) coefficient", "persistence of demand shocks", ge=0, lt=1)
+    reach_elasticity: float = _p(0.7, "-", "alpha: elasticity of a firm's market reach to its size (< 1: decreasing returns)", ge=0, lt=1)
+    customer_inertia_speed: float = _p(0.25, "1/quarter", "lambda: share of the gap to the logit share that buyers close each quarter", gt=0, le=1)
+    rival_quality_growth: float = _p(0.0, "1/year", "trend growth of foreign rivals' quality", ge=-0.5, le=0.5)
+    rival_cost_decline: float = _p(0.0, "1/year", "trend decline of foreign rivals' prices", ge=-0.5, le=0.5)
+    rival_catchup: float = _p(0.05, "1/quarter", "share of the drift from their initial position relative to the region that rivals close each quarter", ge=0, le=1)
+    rival_shock_sd: float = _p(0.01, "log points/quarter", "s.d. of rivals' competitiveness shocks", ge=0, le=1)
+    utilisation_target: float = _p(0.85, "-", "capacity utilisation firms plan for", gt=0, le=1)
+
+    # --- innovation and imitation --------------------------------------------
+    rd_intensity: float = _p(0.03, "share of revenue", "mean R&D spending out of revenue", ge=0, le=0.5)
+    rd_intensity_sd: float = _p(0.3, "log s.d.", "dispersion of R&D intensity across firms", ge=0, le=3)
+    innovation_share: float = _p(0.7, "share of R&D", "R&D spent on innovation; the rest on imitation", ge=0, le=1)
+    innovation_efficiency: float = _p(0.5, "workers/EUR thousand", "zeta in P(success) = 1 - exp(-zeta RD/L), RD/L being R&D per worker per quarter", ge=0, le=10)
+    imitation_efficiency: float = _p(0.1, "workers/EUR thousand", "zeta for imitation, per worker like innovation", ge=0, le=10)
+    innovation_low: float = _p(-0.05, "log change", "lower bound of an innovation draw", ge=-1, le=0)
+    innovation_high: float = _p(0.06, "log change", "upper bound of an innovation draw", ge=0, le=1)
+    innovation_beta_a: float = _p(2.0, "-", "Beta(a, b) shape of innovation draws", gt=0, le=100)
+    innovation_beta_b: float = _p(4.0, "-", "Beta(a, b) shape of innovation draws", gt=0, le=100)
+    imitation_catchup: float = _p(0.2, "share of gap", "share of the gap to the imitated firm closed on success", ge=0, le=1)
+    process_share: float = _p(0.5, "share", "share of innovation effort aimed at productivity (the rest at quality)", ge=0, le=1)
+
+    # --- internationalisation ------------------------------------------------
+    entry_horizon: int = _p(12, "quarters", "horizon over which entry profits are weighed against the sunk cost", ge=1, le=400)
+    discount_rate: float = _p(0.02, "1/quarter", "rate at which firms discount future profits", ge=0, le=1)
+    entry_noise: float = _p(0.25, "log s.d.", "error in a firm's estimate of foreign profits", ge=0, le=5)
+    entry_attention: float = _p(0.25, "1/quarter", "probability that a firm reviews its markets in a quarter", ge=0, le=1)
+    market_exit_patience: int = _p(4, "quarters", "consecutive loss-making quarters before leaving a market", ge=1, le=400)
+
+    # --- finance ------------------------------------------------------------
+    interest_rate: float = _p(0.01, "1/quarter", "interest on bank debt", ge=0, le=1)
+    leverage_max: float = _p(1.0, "debt / net worth", "banks lend up to this multiple of net worth", ge=0, le=100)
+    cash_buffer: float = _p(0.5, "quarters of costs", "cash a firm keeps before repaying debt or paying dividends", ge=0, le=100)
+    payout_rate: float = _p(0.5, "share", "share of excess cash paid out as dividends", ge=0, le=1)
+    initial_cash: float = _p(0.5, "quarters of sales", "initial cash holdings", ge=0, le=100)
+    initial_debt: float = _p(0.4, "share of capital", "initial debt", ge=0, le=10)
+
+    # --- employment ----------------------------------------------------------
+    employment_speed: float = _p(0.3, "1/quarter", "share of the gap to desired employment closed each quarter", ge=0, le=1)
+    hiring_cost: float = _p(3.0, "EUR thousand/hire", "cost of recruiting and training a worker", ge=0, le=1e3)
+    firing_cost: float = _p(6.0, "EUR thousand/separation", "severance and procedures per worker let go", ge=0, le=1e3)
+    resale_discount: float = _p(0.5, "share", "loss on capital sold when a firm shrinks", ge=0, le=1)
+    expectation_weight: float = _p(0.5, "-", "weight of the latest quarter in expected demand", ge=0, le=1)
+
+    # --- demography ----------------------------------------------------------
+    entry_rate: float = _p(0.022, "1/quarter", "entrants per initial firm of a province and niche, per quarter, at normal profitability", ge=0, le=1)
+    normal_margin: float = _p(0.02, "share of revenue", "local profit margin at which entry runs at entry_rate", ge=-1, le=1)
+    entry_profit_sensitivity: float = _p(8.0, "-", "response of entry to local profit margins", ge=0, le=1000)
+    entrant_mean_employees: float = _p(3.0, "employees", "mean size of an entrant", ge=1, le=1000)
+    entrant_productivity_gap: float = _p(-0.10, "log points", "entrants' log productivity relative to the niche mean", ge=-3, le=3)
+    entrant_appeal_sd: float = _p(0.25, "log s.d.", "dispersion of entrants' quality around incumbents of their size", ge=0, le=3)
+    entrant_order_book: float = _p(0.6, "share of capacity", "share of its planned output an entrant starts with", ge=0, le=1)
+    entrant_productivity_sd: float = _p(0.35, "log s.d.", "dispersion of entrants' productivity", ge=0, le=3)
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Params:
+        missing = [m for m in MARKETS if m not in self.markets]
+        unknown = [m for m in self.markets if m not in MARKETS]
+        if unknown:
+            raise ValueError(f"unknown market {unknown[0]!r}; allowed: {', '.join(MARKETS)}")
+        if missing:
+            raise ValueError(f"market {missing[0]!r} is missing; every market needs its parameters")
+        from sim.world import NICHES
+
+        bad = [k for k in self.export_orientation if k not in NICHES]
+        if bad:
+            raise ValueError(f"unknown niche {bad[0]!r} in export_orientation; allowed: {', '.join(NICHES)}")
+        for k in NICHES:
+            self.export_orientation.setdefault(k, 1.0)
+        if self.markup_min > self.markup_max:
+            raise ValueError(f"markup_min ({self.markup_min}) exceeds markup_max ({self.markup_max})")
+        if self.innovation_low >= self.innovation_high:
+            raise ValueError("innovation_low must be below innovation_high")
+        return self
+
+    def market_array(self, field: str) -> Any:
+        """One market field as an array ordered like ``world.MARKETS``."""
+        import numpy as np
+
+        return np.array([getattr(self.markets[m], field) for m in MARKETS], dtype=float)
+
+
+# --------------------------------------------------------------------------
+# Loading and merging
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Valid key names at the place a validation error points to."""
+    if len(loc) >= 2 and loc[0] == "markets":
+        return list(MarketParams.model_fields) if len(loc) >= 3 else list(MARKETS)
+    if loc and loc[0] == "export_orientation":
+        from sim.world import NICHES
+
+        return list(NICHES)
+    return list(Params.model_fields)
+
+
+def _format_error(err: dict[str, Any], source: str) -> str:
+    loc = tuple(err.get("loc", ()))
+    key = ".".join(str(part) for part in loc) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        name = str(loc[-1])
+        close = difflib.get_close_matches(name, _allowed_keys(loc), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{source}: unknown key {key!r}{hint}"
+    msg = err["msg"].removeprefix("Value error, ")
+    got = err.get("input")
+    shown = "" if isinstance(got, dict) else f" (got {got!r})"
+    if len(shown) > 60:
+        shown = shown[:57] + "...)"
+    return f"{source}: {key}: {msg}{shown}"
+
+
+def build_params(data: dict[str, Any], source: str = "parameters") -> Params:
+    """Validate a (possibly partial) parameter mapping against the baseline defaults."""
+    merged = _deep_merge(Params().model_dump(), data)
+    try:
+        return Params.model_validate(merged)
+    except ValidationError as exc:
+        raise ScenarioError(_format_error(exc.errors()[0], source)) from None
+
+
+def resolve_scenario_path(scenario: str | Path) -> Path:
+    """A scenario is a path to a TOML file or the name of one in ``scenarios/``."""
+    path = Path(scenario)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise ScenarioError(f"{scenario}: scenario file not found")
+        return path
+    candidate = SCENARIO_DIR / f"{scenario}.toml"
+    if candidate.is_file():
+        return candidate
+    names = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+    close = difflib.get_close_matches(str(scenario), names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ScenarioError(f"unknown scenario {str(scenario)!r}{hint} (available: {', '.join(names)}, or a path to a .toml file)")
+
+
+def load_scenario(scenario: str | Path = "baseline", **overrides: Any) -> Params:
+    """Read and validate a scenario file, then apply keyword overrides by name."""
+    path = resolve_scenario_path(scenario)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc}") from None
+    data.setdefault("name", path.stem)
+    params = build_params(data, source=str(path))
+    if overrides:
+        params = build_params(_deep_merge(params.model_dump(), overrides), source="override")
+    return params

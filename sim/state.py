@@ -1,0 +1,102 @@
+"""Per-firm state as a struct of numpy arrays, one row per living firm.
+
+Every step touches every firm, so the hot state lives here rather than on
+Python objects. Rows are kept compact (dead firms are removed at the end of
+a step); ``row_of`` maps a firm id (the Mesa ``unique_id``) to its row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.world import N_MARKETS
+
+#: name -> (dtype, trailing shape). Documented in docs/ODD.md, section 2.
+FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
+    "firm_id": (np.int64, ()),
+    "province": (np.int8, ()),
+    "niche": (np.int8, ()),
+    "entered_step": (np.int32, ()),  # step at which the firm was born (0: initial population)
+    "employees": (np.float64, ()),
+    "productivity": (np.float64, ()),  # units of output per worker per quarter
+    "quality": (np.float64, ()),  # index, 1 = initial regional mean
+    "markup": (np.float64, ()),
+    "price": (np.float64, ()),  # EUR thousand per unit, ex works
+    "rd_intensity": (np.float64, ()),  # share of revenue spent on R&D
+    "cash": (np.float64, ()),
+    "debt": (np.float64, ()),
+    "expected_demand": (np.float64, ()),  # units per quarter
+    "demanded": (np.float64, ()),  # units demanded this quarter (before rationing)
+    "output": (np.float64, ()),  # units sold this quarter
+    "revenue": (np.float64, ()),
+    "costs": (np.float64, ()),  # all costs booked this quarter
+    "profit": (np.float64, ()),
+    "share": (np.float64, (N_MARKETS,)),  # share of each market's expenditure in the firm's niche
+    "sales": (np.float64, (N_MARKETS,)),  # revenue from each market this quarter
+    "served": (np.bool_, (N_MARKETS,)),
+    "market_entered": (np.int32, (N_MARKETS,)),  # step the firm last entered each market (-1: never)
+    "loss_quarters": (np.int16, (N_MARKETS,)),  # consecutive loss-making quarters in each market
+    "exiting": (np.bool_, ()),  # flagged for exit at the end of this step
+}
+
+
+@dataclass
+class FirmTable:
+    """Struct-of-arrays store for living firms, grown by appending rows."""
+
+    n: int = 0
+
+    def __post_init__(self) -> None:
+        self._capacity = 0
+        self._data: dict[str, np.ndarray] = {}
+        self.row_of = np.full(1, -1, dtype=np.int64)
+        self._reserve(16)
+
+    # Fields are read as attributes: ``table.employees`` is a view of live rows.
+    def __getattr__(self, name: str) -> np.ndarray:
+        data = self.__dict__.get("_data")
+        if data is not None and name in data:
+            return data[name][: self.n]
+        raise AttributeError(name)
+
+    def _reserve(self, capacity: int) -> None:
+        if capacity <= self._capacity:
+            return
+        capacity = max(capacity, 2 * self._capacity)
+        for name, (dtype, shape) in FIELDS.items():
+            new = np.zeros((capacity, *shape), dtype=dtype)
+            if name in self._data:
+                new[: self.n] = self._data[name][: self.n]
+            self._data[name] = new
+        self._capacity = capacity
+
+    def append(self, count: int, **values: np.ndarray) -> slice:
+        """Add ``count`` rows; unspecified fields are zero. Returns the new rows."""
+        self._reserve(self.n + count)
+        rows = slice(self.n, self.n + count)
+        self.n += count
+        for name, value in values.items():
+            self._data[name][rows] = value
+        self.market_entered[rows] = np.where(self.served[rows], self.market_entered[rows], -1)
+        ids = self.firm_id[rows]
+        if ids.size and ids.max() >= self.row_of.size:
+            grown = np.full(max(ids.max() + 1, 2 * self.row_of.size), -1, dtype=np.int64)
+            grown[: self.row_of.size] = self.row_of
+            self.row_of = grown
+        self.row_of[ids] = np.arange(rows.start, rows.stop)
+        return rows
+
+    def remove(self, mask: np.ndarray) -> None:
+        """Drop the rows where ``mask`` is true, keeping the others in order."""
+        if not mask.any():
+            return
+        keep = ~mask
+        self.row_of[self.firm_id[mask]] = -1
+        m = int(keep.sum())
+        for name in FIELDS:
+            arr = self._data[name]
+            arr[:m] = arr[: self.n][keep]
+        self.n = m
+        self.row_of[self.firm_id] = np.arange(m)

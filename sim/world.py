@@ -1,0 +1,79 @@
+"""The fixed world of the model: niches, provinces, destination markets.
+
+These lists define array axes everywhere in the model (niche k, province p,
+market m), so their order is part of the output contract.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NICHES: tuple[str, ...] = (
+    "packaging",
+    "machine_tools",
+    "agricultural",
+    "automotive",
+    "hydraulics",
+    "ceramics",
+    "food_processing",
+    "biomedical",
+)
+
+PROVINCES: tuple[str, ...] = (
+    "piacenza",
+    "parma",
+    "reggio_emilia",
+    "modena",
+    "bologna",
+    "ferrara",
+    "ravenna",
+    "forli_cesena",
+    "rimini",
+)
+
+#: Destination markets; ``italy`` (index 0) is the domestic market every firm serves.
+MARKETS: tuple[str, ...] = (
+    "italy",
+    "eu",
+    "usa",
+    "china",
+    "india",
+    "brazil",
+    "russia",
+    "rest_of_world",
+)
+FOREIGN_MARKETS: tuple[str, ...] = MARKETS[1:]
+DOMESTIC = 0
+
+N_NICHES = len(NICHES)
+N_PROVINCES = len(PROVINCES)
+N_MARKETS = len(MARKETS)
+
+#: Share of the region's mechanical firms in each province (sums to 1).
+#: Approximation built from the district figures in docs/ODD.md (section 5):
+#: Bologna, Modena and Reggio Emilia host the bulk of the industry.
+PROVINCE_SHARE = np.array([0.06, 0.10, 0.16, 0.20, 0.25, 0.05, 0.06, 0.07, 0.05])
+
+#: Niche mix of each province (rows: provinces, columns: niches; rows sum to 1).
+#: Encodes the districts of the calibration sheet: packaging valley (Bologna,
+#: Parma), motor valley (Modena, Bologna), Reggio mechatronics / agricultural
+#: machinery / hydraulics, Sassuolo ceramics machinery (Modena, Reggio),
+#: Parma food machinery, Mirandola biomedical (Modena), machine tools
+#: (Piacenza and others).
+#:                  pack  tools agri  auto  hydr  ceram food  biomed
+PROVINCE_NICHE_MIX = np.array(
+    [
+        [0.06, 0.40, 0.12, 0.10, 0.20, 0.02, 0.08, 0.02],  # piacenza
+        [0.25, 0.10, 0.10, 0.08, 0.07, 0.02, 0.36, 0.02],  # parma
+        [0.08, 0.12, 0.25, 0.14, 0.25, 0.10, 0.04, 0.02],  # reggio_emilia
+        [0.06, 0.10, 0.14, 0.30, 0.12, 0.14, 0.04, 0.10],  # modena
+        [0.30, 0.18, 0.06, 0.26, 0.10, 0.02, 0.05, 0.03],  # bologna
+        [0.05, 0.20, 0.30, 0.20, 0.15, 0.01, 0.07, 0.02],  # ferrara
+        [0.06, 0.22, 0.22, 0.12, 0.25, 0.02, 0.09, 0.02],  # ravenna
+        [0.10, 0.25, 0.20, 0.12, 0.10, 0.02, 0.19, 0.02],  # forli_cesena
+        [0.18, 0.40, 0.06, 0.14, 0.10, 0.02, 0.08, 0.02],  # rimini
+    ]
+)
+
+assert np.allclose(PROVINCE_SHARE.sum(), 1.0)
+assert np.allclose(PROVINCE_NICHE_MIX.sum(axis=1), 1.0)
