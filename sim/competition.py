@@ -28,16 +28,17 @@ def set_prices(model) -> None:
 
 
 def log_competitiveness(model) -> np.ndarray:
-    """log(E_firm / E_rival) in every market, shape (firms, markets)."""
+    """log(E_firm / E_rival) in every market, shape (firms, markets).
+
+    Separable: bq log q_i - bp log p_i plus a (market, niche) constant holding
+    the rivals, trade costs and exchange rates, so only 2n logs are taken.
+    """
     f, p, mk = model.firms, model.params, model.markets
     bq = p.market_array("quality_weight")
     bp = p.market_array("price_weight")
     tau = p.market_array("trade_cost")
-    niche = f.niche.astype(np.intp)
-    consumer_price = f.price[:, None] * (1.0 + tau)[None, :] * mk.price_factor[None, :]
-    rival_q = mk.rival_quality.T[niche]  # (firms, markets)
-    rival_p = mk.rival_price.T[niche]
-    return bq * np.log(f.quality[:, None] / rival_q) - bp * np.log(consumer_price / rival_p)
+    cell = bp[:, None] * (np.log(mk.rival_price) - np.log((1.0 + tau) * mk.price_factor)[:, None]) - bq[:, None] * np.log(mk.rival_quality)
+    return np.log(f.quality)[:, None] * bq - np.log(f.price)[:, None] * bp + cell.T[f.niche.astype(np.intp)]
 
 
 def attractiveness(model) -> np.ndarray:
@@ -68,7 +69,8 @@ def clear_markets(model) -> None:
     f, p, mk = model.firms, model.params, model.markets
     set_prices(model)
     niche = f.niche.astype(np.intp)
-    target, _ = target_shares(model, attractiveness(model))
+    model.attract = attractiveness(model)  # reused by this quarter's entry decisions
+    target, _ = target_shares(model, model.attract)
     share = f.share + p.customer_inertia_speed * (target - f.share)
 
     tau = p.market_array("trade_cost")

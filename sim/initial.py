@@ -50,6 +50,7 @@ def initialise(model) -> None:
         f.quality[:] *= (capacity_units / units) ** (1.0 / bq)
     mk.rival_share = 1.0 - cell_totals(niche, f.share)
     f.expected_demand[:] = units
+    model.attract = attractiveness(model)
     bucket = f.province.astype(np.intp) * N_NICHES + niche
     model.entrepreneurs = np.bincount(bucket, minlength=N_PROVINCES * N_NICHES) + 0.5
     sales = units * f.price

@@ -34,22 +34,22 @@ def margin(model) -> np.ndarray:
     return mu / (1.0 + mu)
 
 
-def expected_entry_revenue(model) -> np.ndarray:
-    """Quarterly revenue at the logit share a firm would win in each market, shape (firms, markets)."""
+def expected_entry_revenue(model, attract: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Quarterly revenue at the logit share firms ``rows`` would win in each market, shape (rows, markets)."""
     f, p, mk = model.firms, model.params, model.markets
-    niche = f.niche.astype(np.intp)
-    attract = attractiveness(model)
     _, denominator = target_shares(model, attract)
-    share = attract / (denominator.T[niche] + np.where(f.served, 0.0, attract))
+    niche = f.niche[rows].astype(np.intp)
+    mine = attract[rows]
+    share = mine / (denominator.T[niche] + np.where(f.served[rows], 0.0, mine))
     tau = p.market_array("trade_cost")
     return share * mk.expenditure.T[niche] / ((1.0 + tau)[None, :] * mk.price_factor[None, :])
 
 
-def entry_values(model, expected_revenue: np.ndarray) -> np.ndarray:
-    """Discounted profit of entering each market minus its sunk cost, shape (firms, markets)."""
+def entry_values(model, expected_revenue: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Discounted profit of entering each market minus its sunk cost, shape (rows, markets)."""
     p = model.params
     flat, ramp = discount_weights(p.entry_horizon, p.discount_rate, p.customer_inertia_speed)
-    value = ramp * expected_revenue * margin(model)[:, None] - flat * p.market_array("presence_cost")[None, :]
+    value = ramp * expected_revenue * margin(model)[rows, None] - flat * p.market_array("presence_cost")[None, :]
     return value - p.market_array("entry_cost")[None, :]
 
 
@@ -74,7 +74,7 @@ def leave(model, mask: np.ndarray) -> None:
 
 def initial_presence(model) -> None:
     """Pre-history: apply the entry rule once, without noise or cost, to every market."""
-    value = entry_values(model, expected_entry_revenue(model))
+    value = entry_values(model, expected_entry_revenue(model, attractiveness(model)))
     value[:, DOMESTIC] = -np.inf
     rows, markets = np.nonzero(value > 0)
     _enter(model, rows, markets, np.zeros(rows.size))
@@ -93,21 +93,21 @@ def review_markets(model) -> None:
     f.loss_quarters[:] = np.where(foreign & (profit < 0), f.loss_quarters + 1, 0)
     leave(model, foreign & (f.loss_quarters >= p.market_exit_patience))
 
-    reviewing = rng.random(f.n) < p.entry_attention
-    noise = np.exp(p.entry_noise * rng.standard_normal((f.n, f.served.shape[1])))
-    revenue = expected_entry_revenue(model)
-    value = entry_values(model, revenue * noise)
-    value[f.served] = -np.inf
+    # Entry is judged on the market conditions seen at this quarter's clearing.
+    reviewing = np.nonzero(rng.random(f.n) < p.entry_attention)[0]
+    noise = np.exp(p.entry_noise * rng.standard_normal((reviewing.size, f.served.shape[1])))
+    revenue = expected_entry_revenue(model, model.attract, reviewing)
+    value = entry_values(model, revenue * noise, reviewing)
+    value[f.served[reviewing]] = -np.inf
     value[:, DOMESTIC] = -np.inf
-    value[~reviewing] = -np.inf
     best = np.argmax(value, axis=1)
-    rows = np.nonzero(value[np.arange(f.n), best] > 0)[0]
-    best = best[rows]
+    chosen = value[np.arange(reviewing.size), best] > 0
+    rows, best, revenue = reviewing[chosen], best[chosen], revenue[chosen, best[chosen]]
     cost = p.market_array("entry_cost")[best]
     affordable = finance.liquidity(model)[rows] >= cost
-    rows, best, cost = rows[affordable], best[affordable], cost[affordable]
+    rows, best, cost, revenue = rows[affordable], best[affordable], cost[affordable], revenue[affordable]
     model.quarter_costs["entry"] = np.bincount(rows, weights=cost, minlength=f.n)
     niche = f.niche[rows].astype(np.intp)
-    start = p.customer_inertia_speed * revenue[rows, best] / model.markets.expenditure[best, niche]
+    start = p.customer_inertia_speed * revenue / model.markets.expenditure[best, niche]
     tau = p.market_array("trade_cost")
     _enter(model, rows, best, start * (1 + tau[best]) * model.markets.price_factor[best])

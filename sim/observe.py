@@ -120,7 +120,7 @@ class Observer:
 
     def __init__(self, model) -> None:
         self.latest: dict[str, float] = {}
-        self.panel: list[pd.DataFrame] = []
+        self.panel: list[dict[str, np.ndarray]] = []
         self.last_panel_step = -1
         model.datacollector = mesa.DataCollector(model_reporters={name: partial(_latest, name=name) for name in MODEL_COLUMNS})
 
@@ -131,36 +131,33 @@ class Observer:
         if model.steps % model.params.panel_every == 0:
             self.record_panel(model)
 
-    def firm_rows(self, model, mask: np.ndarray | slice = slice(None), exited: bool = False) -> pd.DataFrame:
-        """The panel columns for the selected firms at the current step."""
+    def firm_rows(self, model, mask: np.ndarray | slice = slice(None), exited: bool = False) -> dict[str, np.ndarray]:
+        """Raw panel columns for the selected firms at the current step (framed later)."""
         f = model.firms
         served = f.served[mask]
-        codes = (served * _WEIGHTS).sum(axis=1)
-        n = int(codes.size)
-        return pd.DataFrame(
-            {
-                "step": np.full(n, model.steps, dtype=np.int32),
-                "firm_id": f.firm_id[mask],
-                "province": pd.Categorical.from_codes(f.province[mask].astype(np.int8), categories=list(PROVINCES)),
-                "niche": pd.Categorical.from_codes(f.niche[mask].astype(np.int8), categories=list(NICHES)),
-                "age": (model.steps - f.entered_step[mask]).astype(np.int32),
-                "employees": f.employees[mask],
-                "sales": f.revenue[mask],
-                "export_sales": f.sales[mask][:, 1:].sum(axis=1),
-                "n_markets": served.sum(axis=1).astype(np.int8),
-                "markets": _MARKET_LISTS[codes],
-                "productivity": f.productivity[mask],
-                "quality": f.quality[mask],
-                "price": f.price[mask],
-                "markup": f.markup[mask],
-                "profit": f.profit[mask],
-                "cash": f.cash[mask],
-                "debt": f.debt[mask],
-                "net_worth": net_worth(model, mask),
-                "entered_step": f.entered_step[mask],
-                "exited": np.full(n, exited),
-            }
-        )
+        n = int(served.shape[0])
+        return {
+            "step": np.full(n, model.steps, dtype=np.int32),
+            "firm_id": f.firm_id[mask].copy(),
+            "province": f.province[mask].copy(),
+            "niche": f.niche[mask].copy(),
+            "age": (model.steps - f.entered_step[mask]).astype(np.int32),
+            "employees": f.employees[mask].copy(),
+            "sales": f.revenue[mask].copy(),
+            "export_sales": f.sales[mask][:, 1:].sum(axis=1),
+            "n_markets": served.sum(axis=1).astype(np.int8),
+            "markets": (served * _WEIGHTS).sum(axis=1),
+            "productivity": f.productivity[mask].copy(),
+            "quality": f.quality[mask].copy(),
+            "price": f.price[mask].copy(),
+            "markup": f.markup[mask].copy(),
+            "profit": f.profit[mask].copy(),
+            "cash": f.cash[mask].copy(),
+            "debt": f.debt[mask].copy(),
+            "net_worth": net_worth(model, mask),
+            "entered_step": f.entered_step[mask].copy(),
+            "exited": np.full(n, exited),
+        }
 
     def record_panel(self, model) -> None:
         """Snapshot every living firm (skipped if this step is already recorded)."""
@@ -179,12 +176,28 @@ class Observer:
         return frame.astype({"step": np.int32, "year": np.int32, "quarter": np.int8, "n_firms": np.int64, "n_exporters": np.int64, "n_entries": np.int64, "n_exits": np.int64})
 
     def panel_frame(self) -> pd.DataFrame:
-        """The firm panel sorted by step and firm id."""
-        if not self.panel:
-            return self.firm_rows_empty()
-        frame = pd.concat(self.panel, ignore_index=True)
+        """The firm panel sorted by step, exit flag and firm id."""
+        chunks = self.panel or [self.firm_rows_template()]
+        columns = {name: np.concatenate([chunk[name] for chunk in chunks]) for name in chunks[0]}
+        frame = pd.DataFrame(columns)
+        frame["province"] = pd.Categorical.from_codes(frame["province"].astype(np.int8), categories=list(PROVINCES))
+        frame["niche"] = pd.Categorical.from_codes(frame["niche"].astype(np.int8), categories=list(NICHES))
+        frame["markets"] = _MARKET_LISTS[frame["markets"].to_numpy()]
         return frame.sort_values(["step", "exited", "firm_id"], kind="stable").reset_index(drop=True)
 
     @staticmethod
-    def firm_rows_empty() -> pd.DataFrame:
-        return pd.DataFrame()
+    def firm_rows_template() -> dict[str, np.ndarray]:
+        """Empty panel columns with their dtypes."""
+        return {
+            "step": np.zeros(0, np.int32),
+            "firm_id": np.zeros(0, np.int64),
+            "province": np.zeros(0, np.int8),
+            "niche": np.zeros(0, np.int8),
+            "age": np.zeros(0, np.int32),
+            **{name: np.zeros(0) for name in ("employees", "sales", "export_sales")},
+            "n_markets": np.zeros(0, np.int8),
+            "markets": np.zeros(0, np.int64),
+            **{name: np.zeros(0) for name in ("productivity", "quality", "price", "markup", "profit", "cash", "debt", "net_worth")},
+            "entered_step": np.zeros(0, np.int32),
+            "exited": np.zeros(0, bool),
+        }

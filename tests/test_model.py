@@ -25,12 +25,11 @@ def test_invariants_hold_every_step():
         np.testing.assert_allclose(cell_totals(f.niche, f.share) + mk.rival_share, 1.0, atol=1e-9)
         assert (f.employees >= 1.0).all()
         assert (f.output <= f.demanded * (1 + 1e-9)).all()
-        assert (f.output <= f.employees * f.productivity * (1 + 1e-9)).all() or True
+        assert (f.share >= 0).all() and (f.employees > 0).all()
         alive = set(f.firm_id.tolist())
         assert not alive & seen_exited, "an exited firm came back"
-        panel = model.observer.panel
-        for frame in panel:
-            seen_exited |= set(frame.loc[frame.exited, "firm_id"].tolist())
+        for chunk in model.observer.panel:
+            seen_exited |= set(chunk["firm_id"][chunk["exited"]].tolist())
         # Mesa's agent set and the firm table describe the same firms
         assert {a.unique_id for a in model.agents_by_type[Firm]} == alive
         assert f.served[:, 0].all()
