@@ -1,0 +1,78 @@
+"""The command line: a good run writes its outputs; bad input gets one line and exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+
+
+def test_run_writes_outputs_and_manifest(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "--seed", "3", "--steps", "6", "--firms", "120", "--out", str(out), "--quiet"]) == 0
+    assert str(out) in capsys.readouterr().out
+    model = pd.read_parquet(out / "model.parquet")
+    firms = pd.read_parquet(out / "firms.parquet")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(model) == 6 and set(firms.step) == {4, 6}
+    assert manifest["seed"] == 3 and manifest["steps"] == 6 and manifest["parameters"]["n_firms"] == 120
+    assert manifest["scenario"] == "baseline" and manifest["versions"]["mesa"].startswith("3.")
+    assert not list(out.glob(".*tmp*"))
+
+
+def test_set_overrides_a_parameter(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "--steps", "2", "--firms", "80", "--out", str(out), "--quiet", "--set", "entry_rate=0.05"]) == 0
+    assert json.loads((out / "manifest.json").read_text())["parameters"]["entry_rate"] == 0.05
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["run", "--steps", "-3"], "--steps must be an integer >= 1"),
+        (["run", "--firms", "0"], "--firms must be an integer >= 1"),
+        (["run", "--seed", "abc"], "--seed must be an integer >= 0"),
+        (["run", "basline"], "did you mean 'baseline'"),
+        (["run", "--set", "entry_rat=0.1"], "unknown key 'entry_rat'; did you mean 'entry_rate'"),
+        (["run", "--set", "entry_rate=-1"], "entry_rate"),
+        (["run", "--set", "noequals"], "--set expects KEY=VALUE"),
+        (["run", "--bogus"], "unrecognized arguments"),
+    ],
+)
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path, args, expected, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        code = main(args)
+        raise SystemExit(code)
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err
+    assert len(err.splitlines()) == 1
+    assert not (tmp_path / "results").exists()
+
+
+def test_bad_scenario_file_and_unwritable_out(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("n_firms = 'lots'\n")
+    assert main(["run", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.toml: n_firms" in err and len(err.strip().splitlines()) == 1
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["run", "--out", str(blocker / "sub")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_python_dash_m_sim_is_the_same_command(tmp_path):
+    command = [sys.executable, "-m", "sim", "run", "--steps", "1", "--firms", "50", "--out", str(tmp_path / "m"), "--quiet"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "m" / "model.parquet").exists()
+    bad = subprocess.run([sys.executable, "-m", "sim", "run", "--steps", "zero"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
