@@ -42,9 +42,9 @@ def log_competitiveness(model) -> np.ndarray:
 
 
 def attractiveness(model) -> np.ndarray:
-    """a = employees^alpha x E in every market, shape (firms, markets), served or not."""
+    """a = employees^alpha x E x exp(match) in every market, shape (firms, markets), served or not."""
     f = model.firms
-    log_a = model.params.reach_elasticity * np.log(f.employees)[:, None] + log_competitiveness(model)
+    log_a = model.params.reach_elasticity * np.log(f.employees)[:, None] + log_competitiveness(model) + f.match
     return np.exp(np.clip(log_a, -200, 200))
 
 

@@ -1,7 +1,8 @@
 """Demand: expenditure per destination market and niche, and the foreign rivals.
 
 Expenditure follows a trend with persistent AR(1) shocks (a market-wide and
-a niche-specific component). Each market-niche also holds a pool of foreign
+a niche-specific component); each firm's match with the buyers of each market
+follows its own AR(1). Each market-niche also holds a pool of foreign
 rivals whose price falls and quality rises at trend rates with noise.
 """
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.world import N_MARKETS, N_NICHES
+from sim.world import DOMESTIC, N_MARKETS, N_NICHES
 
 
 @dataclass
@@ -89,6 +90,13 @@ def evolve(model) -> None:
     mk.trend *= np.exp(growth)
     mk.shock = p.shock_persistence * mk.shock + innovation
     mk.expenditure = mk.trend * np.exp(mk.shock) * mk.demand_multiplier
+
+    # Buyers' match with each firm drifts: an AR(1) in log attractiveness,
+    # specific to the firm and the market (orders won and lost, key clients).
+    f = model.firms
+    sd = np.full(N_MARKETS, p.match_sd_foreign)
+    sd[DOMESTIC] = p.match_sd
+    f.match[:] = p.match_persistence * f.match + sd * model.streams["matches"].standard_normal(f.match.shape)
 
     # Rivals innovate at a trend rate and also learn: they close a share
     # ``rival_catchup`` of any drift away from their initial position relative

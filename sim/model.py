@@ -16,7 +16,7 @@ from sim.state import FirmTable
 
 #: One random stream per stochastic process, spawned from ``model.rng``, so that
 #: a change in one process does not shift the draws of the others.
-STREAMS = ("population", "demand", "rivals", "innovation", "imitation", "internationalisation", "demography")
+STREAMS = ("population", "demand", "matches", "rivals", "innovation", "imitation", "internationalisation", "demography")
 
 
 class DistrictModel(mesa.Model):

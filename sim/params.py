@@ -50,12 +50,12 @@ def _default_markets() -> dict[str, MarketParams]:
     # magnitude scaled to small machinery firms; growth from long-run trends.
     table = {
         "italy": dict(size=1.6, potential_share=0.35, growth=0.005, shock_sd=0.020, entry_cost=0, presence_cost=0, trade_cost=0.0, price_weight=3.0, quality_weight=2.0),
-        "eu": dict(size=5.0, potential_share=0.072, growth=0.015, shock_sd=0.015, entry_cost=150, presence_cost=8, trade_cost=0.04, price_weight=3.0, quality_weight=2.2),
-        "usa": dict(size=5.0, potential_share=0.024, growth=0.020, shock_sd=0.020, entry_cost=300, presence_cost=20, trade_cost=0.12, price_weight=2.5, quality_weight=2.5),
-        "china": dict(size=4.0, potential_share=0.014, growth=0.050, shock_sd=0.025, entry_cost=350, presence_cost=25, trade_cost=0.15, price_weight=4.0, quality_weight=1.6),
-        "india": dict(size=2.0, potential_share=0.016, growth=0.060, shock_sd=0.030, entry_cost=300, presence_cost=20, trade_cost=0.18, price_weight=4.5, quality_weight=1.4),
-        "brazil": dict(size=1.5, potential_share=0.021, growth=0.025, shock_sd=0.035, entry_cost=260, presence_cost=18, trade_cost=0.18, price_weight=4.0, quality_weight=1.6),
-        "russia": dict(size=1.5, potential_share=0.027, growth=0.020, shock_sd=0.035, entry_cost=240, presence_cost=16, trade_cost=0.15, price_weight=3.5, quality_weight=1.6),
+        "eu": dict(size=5.0, potential_share=0.072, growth=0.015, shock_sd=0.015, entry_cost=110, presence_cost=15, trade_cost=0.04, price_weight=3.0, quality_weight=2.2),
+        "usa": dict(size=5.0, potential_share=0.024, growth=0.020, shock_sd=0.020, entry_cost=240, presence_cost=32, trade_cost=0.12, price_weight=2.5, quality_weight=2.5),
+        "china": dict(size=4.0, potential_share=0.014, growth=0.050, shock_sd=0.025, entry_cost=280, presence_cost=39, trade_cost=0.15, price_weight=4.0, quality_weight=1.6),
+        "india": dict(size=2.0, potential_share=0.016, growth=0.060, shock_sd=0.030, entry_cost=240, presence_cost=32, trade_cost=0.18, price_weight=4.5, quality_weight=1.4),
+        "brazil": dict(size=1.5, potential_share=0.021, growth=0.025, shock_sd=0.035, entry_cost=210, presence_cost=28, trade_cost=0.18, price_weight=4.0, quality_weight=1.6),
+        "russia": dict(size=1.5, potential_share=0.027, growth=0.020, shock_sd=0.035, entry_cost=200, presence_cost=26, trade_cost=0.15, price_weight=3.5, quality_weight=1.6),
         "rest_of_world": dict(
             size=4.0, potential_share=0.045, growth=0.030, shock_sd=0.025, entry_cost=200, presence_cost=14, trade_cost=0.15, price_weight=3.5, quality_weight=1.8
         ),
@@ -117,6 +117,9 @@ class Params(BaseModel):
     markets: dict[str, MarketParams] = Field(default_factory=_default_markets, description="destination markets by name")
     export_orientation: dict[str, float] = Field(default_factory=_default_export_orientation, description="multiplier of foreign market size by niche")
     shock_persistence: float = _p(0.9, "AR(1) coefficient", "persistence of demand shocks", ge=0, lt=1)
+    match_sd: float = _p(0.04, "log points/quarter", "s.d. of the quarterly shock to a firm's match with its home buyers", ge=0, le=2)
+    match_sd_foreign: float = _p(0.2, "log points/quarter", "s.d. of the quarterly shock to a firm's match with a foreign market's buyers", ge=0, le=2)
+    match_persistence: float = _p(0.9, "AR(1) coefficient", "persistence of firm-market match shocks", ge=0, lt=1)
     reach_elasticity: float = _p(0.7, "-", "alpha: elasticity of a firm's market reach to its size (< 1: decreasing returns)", ge=0, lt=1)
     customer_inertia_speed: float = _p(0.25, "1/quarter", "lambda: share of the gap to the logit share that buyers close each quarter", gt=0, le=1)
     rival_quality_growth: float = _p(0.0, "1/year", "trend growth of foreign rivals' quality", ge=-0.5, le=0.5)

@@ -35,6 +35,7 @@ FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "profit": (np.float64, ()),
     "share": (np.float64, (N_MARKETS,)),  # share of each market's expenditure in the firm's niche
     "sales": (np.float64, (N_MARKETS,)),  # revenue from each market this quarter
+    "match": (np.float64, (N_MARKETS,)),  # log buyer-firm match quality in each market (AR(1) shock)
     "served": (np.bool_, (N_MARKETS,)),
     "market_entered": (np.int32, (N_MARKETS,)),  # step the firm last entered each market (-1: never)
     "loss_quarters": (np.int16, (N_MARKETS,)),  # consecutive loss-making quarters in each market
