@@ -19,7 +19,7 @@ def test_run_writes_outputs_and_manifest(tmp_path, capsys):
     model = pd.read_parquet(out / "model.parquet")
     firms = pd.read_parquet(out / "firms.parquet")
     manifest = json.loads((out / "manifest.json").read_text())
-    assert len(model) == 6 and set(firms.step) == {4, 6}
+    assert len(model) == 6 and set(firms.loc[~firms.exited, "step"]) == {4, 6}
     assert manifest["seed"] == 3 and manifest["steps"] == 6 and manifest["parameters"]["n_firms"] == 120
     assert manifest["scenario"] == "baseline" and manifest["versions"]["mesa"].startswith("3.")
     assert not list(out.glob(".*tmp*"))
