@@ -105,7 +105,7 @@ class Params(BaseModel):
     wage: float = _p(11.0, "EUR thousand/worker/quarter", "initial labour cost per worker (Italian mechanics: ~44k/year)", gt=0, le=1e3)
     wage_indexation: float = _p(1.0, "elasticity", "response of the regional wage to average productivity", ge=0, le=2)
     material_cost: float = _p(0.70, "EUR thousand/unit", "intermediate input cost per unit of output", ge=0, le=100)
-    fixed_cost: float = _p(2.0, "EUR thousand/quarter", "overhead every firm pays", ge=0, le=1e4)
+    fixed_cost: float = _p(3.0, "EUR thousand/quarter", "overhead every firm pays", ge=0, le=1e4)
     capital_per_worker: float = _p(80.0, "EUR thousand/worker", "plant and machinery needed per worker", ge=0, le=1e4)
     depreciation: float = _p(0.02, "1/quarter", "depreciation of capital (replaced every quarter)", ge=0, le=1)
     markup_init: float = _p(0.20, "-", "initial mean markup over unit variable cost", ge=0, le=5)
@@ -120,8 +120,8 @@ class Params(BaseModel):
     match_sd: float = _p(0.04, "log points/quarter", "s.d. of the quarterly shock to a firm's match with its home buyers", ge=0, le=2)
     match_sd_foreign: float = _p(0.2, "log points/quarter", "s.d. of the quarterly shock to a firm's match with a foreign market's buyers", ge=0, le=2)
     match_persistence: float = _p(0.9, "AR(1) coefficient", "persistence of firm-market match shocks", ge=0, lt=1)
-    reach_elasticity: float = _p(0.7, "-", "alpha: elasticity of a firm's market reach to its size (< 1: decreasing returns)", ge=0, lt=1)
-    customer_inertia_speed: float = _p(0.25, "1/quarter", "lambda: share of the gap to the logit share that buyers close each quarter", gt=0, le=1)
+    reach_elasticity: float = _p(0.3, "-", "alpha: elasticity of a firm's market reach to its size (< 1: decreasing returns)", ge=0, lt=1)
+    customer_inertia_speed: float = _p(0.6, "1/quarter", "lambda: share of the gap to the logit share that buyers close each quarter", gt=0, le=1)
     rival_quality_growth: float = _p(0.0, "1/year", "trend growth of foreign rivals' quality", ge=-0.5, le=0.5)
     rival_cost_decline: float = _p(0.0, "1/year", "trend decline of foreign rivals' prices", ge=-0.5, le=0.5)
     rival_catchup: float = _p(0.05, "1/quarter", "share of the drift from their initial position relative to the region that rivals close each quarter", ge=0, le=1)
@@ -157,14 +157,14 @@ class Params(BaseModel):
     initial_debt: float = _p(0.4, "share of capital", "initial debt", ge=0, le=10)
 
     # --- employment ----------------------------------------------------------
-    employment_speed: float = _p(0.3, "1/quarter", "share of the gap to desired employment closed each quarter", ge=0, le=1)
+    employment_speed: float = _p(0.6, "1/quarter", "share of the gap to desired employment closed each quarter", ge=0, le=1)
     hiring_cost: float = _p(3.0, "EUR thousand/hire", "cost of recruiting and training a worker", ge=0, le=1e3)
     firing_cost: float = _p(6.0, "EUR thousand/separation", "severance and procedures per worker let go", ge=0, le=1e3)
     resale_discount: float = _p(0.5, "share", "loss on capital sold when a firm shrinks", ge=0, le=1)
-    expectation_weight: float = _p(0.5, "-", "weight of the latest quarter in expected demand", ge=0, le=1)
+    expectation_weight: float = _p(0.8, "-", "weight of the latest quarter in expected demand", ge=0, le=1)
 
     # --- demography ----------------------------------------------------------
-    entry_rate: float = _p(0.022, "1/quarter", "entrants per initial firm of a province and niche, per quarter, at normal profitability", ge=0, le=1)
+    entry_rate: float = _p(0.02, "1/quarter", "entrants per initial firm of a province and niche, per quarter, at normal profitability", ge=0, le=1)
     normal_margin: float = _p(0.02, "share of revenue", "local profit margin at which entry runs at entry_rate", ge=-1, le=1)
     entry_profit_sensitivity: float = _p(8.0, "-", "response of entry to local profit margins", ge=0, le=1000)
     entrant_mean_employees: float = _p(3.0, "employees", "mean size of an entrant", ge=1, le=1000)

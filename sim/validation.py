@@ -48,6 +48,29 @@ def growth_rates(panel: pd.DataFrame, burn_in: int) -> dict[str, float]:
     return {"sd": float(g.std()), "excess_kurtosis": kurtosis, "size_slope": gibrat}
 
 
+def productivity_dispersion(model: pd.DataFrame, burn_in: int) -> dict[str, float]:
+    """Pattern 6: 90/10 ratio of productivity across firms, averaged after the burn-in."""
+    after = model[model["step"] > burn_in]
+    return {"p90_p10": float(after["productivity_p90_p10"].mean())}
+
+
+def persistence(panel: pd.DataFrame, burn_in: int) -> dict[str, float]:
+    """Pattern 7: log size is persistent, growth is not (yearly waves, survivors)."""
+    wide = np.log(_alive(panel, burn_in).pivot(index="firm_id", columns="step", values="employees"))
+    steps = [s for s in sorted(wide.columns) if (s - min(wide.columns)) % 4 == 0]
+    size_pairs, growth_pairs = [], []
+    for a, b, c in zip(steps[:-2], steps[1:-1], steps[2:], strict=False):
+        both = wide[[a, b, c]].dropna().to_numpy()
+        size_pairs.append(both[:, :2])
+        growth_pairs.append(np.diff(both, axis=1))
+    sizes = np.concatenate(size_pairs)
+    growth = np.concatenate(growth_pairs)
+    return {
+        "size_autocorrelation": float(np.corrcoef(sizes.T)[0, 1]),
+        "growth_autocorrelation": float(np.corrcoef(growth.T)[0, 1]),
+    }
+
+
 def exporter_premia(panel: pd.DataFrame, burn_in: int) -> dict[str, float]:
     """Pattern 3: exporter share and exporters' size and productivity premia (log points)."""
     alive = _alive(panel, burn_in)
@@ -102,8 +125,66 @@ def measure(model: pd.DataFrame, panel: pd.DataFrame, burn_in: int) -> dict[str,
     return {
         "size_distribution": size_distribution(panel),
         "growth_rates": growth_rates(panel, burn_in),
+        "productivity": productivity_dispersion(model, burn_in),
+        "persistence": persistence(panel, burn_in),
         "exporters": exporter_premia(panel, burn_in),
         "export_persistence": export_persistence(panel, burn_in),
         "demography": demography(model, panel, burn_in),
         "stability": stability(model, burn_in),
     }
+
+
+#: Observed ranges from stylized-facts.md and emilia-romagna.md, for the report.
+TARGETS: dict[tuple[str, str], tuple[str, str]] = {
+    ("size_distribution", "tail_index"): ("Zipf ~1; Italian GPD shape 0.5-1 (index 1-2)", "Axtell 2001; Cirillo et al. 2011"),
+    ("size_distribution", "mean"): ("~9 employees per firm", "Unioncamere ER (300,000 / 35,000)"),
+    ("growth_rates", "excess_kurtosis"): ("well above 0 (Laplace: 3)", "Bottazzi & Secchi 2002"),
+    ("growth_rates", "size_slope"): ("~0 (Gibrat)", "Bottazzi & Secchi"),
+    ("productivity", "p90_p10"): ("2-4 within an industry", "Syverson 2004, 2011"),
+    ("persistence", "size_autocorrelation"): ("close to 1", "Bottazzi & Secchi"),
+    ("persistence", "growth_autocorrelation"): ("close to 0 (weak)", "Bottazzi & Secchi"),
+    ("exporters", "exporter_share"): ("a fifth to a quarter of manufacturing firms", "reference sheet"),
+    ("exporters", "size_premium"): ("> 0: exporters larger", "Bernard & Jensen 1999; ISGEP 2008"),
+    ("exporters", "productivity_premium"): ("> 0: exporters more productive", "Mayer & Ottaviano 2007"),
+    ("export_persistence", "persistence_gap"): ("~0.7", "Bugamelli & Infante 2003"),
+    ("demography", "entry_rate"): ("0.05-0.12 a year", "Bartelsman, Scarpetta & Schivardi 2005"),
+    ("demography", "exit_rate"): ("0.05-0.12 a year", "Bartelsman, Scarpetta & Schivardi 2005"),
+    ("demography", "entrants_gone_2y"): ("0.20-0.40", "Bartelsman, Scarpetta & Schivardi 2005"),
+    ("stability", "export_share"): ("~0.44 for exporting SMEs; 0.8-0.9 packaging", "reference sheet"),
+}
+
+
+def report(seeds: list[int], scenario: str = "baseline", steps: int | None = None) -> str:
+    """Run the scenario for each seed and return a Markdown table of every measure."""
+    from sim.params import load_scenario
+    from sim.run import simulate
+
+    params = load_scenario(scenario)
+    rows: dict[tuple[str, str], list[float]] = {}
+    for seed in seeds:
+        model = simulate(params, seed=seed, steps=steps, progress=False)
+        measures = measure(model.observer.model_frame(model), model.observer.panel_frame(), params.burn_in)
+        for group, values in measures.items():
+            for name, value in values.items():
+                rows.setdefault((group, name), []).append(value)
+    lines = [
+        f"Scenario `{scenario}`, {params.n_firms} firms, {steps or params.steps} quarters, burn-in {params.burn_in}, seeds {', '.join(map(str, seeds))}.",
+        "",
+        "| pattern | measure | model (mean over seeds) | min - max | observed | source |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (group, name), values in rows.items():
+        observed, source = TARGETS.get((group, name), ("", ""))
+        lines.append(f"| {group} | {name} | {np.mean(values):.3f} | {min(values):.3f} - {max(values):.3f} | {observed} | {source} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Measure the stylized facts on baseline runs (prints Markdown).")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--scenario", default="baseline")
+    parser.add_argument("--steps", type=int, default=None)
+    args = parser.parse_args()
+    print(report(args.seeds, args.scenario, args.steps))

@@ -44,6 +44,17 @@ def test_pattern2_growth_rates_are_tent_shaped(runs):
         assert abs(m["size_slope"]) < 0.1  # Gibrat: growth roughly independent of size (pattern 7)
 
 
+def test_pattern6_productivity_dispersion_is_large_and_persistent(runs):
+    for m in _each(runs, lambda model, panel, burn: validation.productivity_dispersion(model, burn)):
+        assert 1.8 < m["p90_p10"] < 4.0  # Syverson: 2-4 within narrow industries
+
+
+def test_pattern7_size_is_persistent_growth_is_not(runs):
+    for m in _each(runs, lambda model, panel, burn: validation.persistence(panel, burn)):
+        assert m["size_autocorrelation"] > 0.95
+        assert m["growth_autocorrelation"] < 0.4
+
+
 def test_pattern3_exporters_are_a_larger_more_productive_minority(runs):
     for m in _each(runs, lambda model, panel, burn: validation.exporter_premia(panel, burn)):
         assert 0.1 < m["exporter_share"] < 0.45
