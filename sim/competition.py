@@ -20,6 +20,8 @@ import numpy as np
 
 from sim.world import N_MARKETS, N_NICHES
 
+_MARKET_INDEX = np.arange(N_MARKETS)[None, :]
+
 
 def set_prices(model) -> None:
     """Ex-works price = (1 + markup) x unit variable cost (labour + materials)."""
@@ -50,7 +52,7 @@ def attractiveness(model) -> np.ndarray:
 
 def cell_totals(niche: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Sum a (firms, markets) array over the firms of each niche: shape (markets, niches)."""
-    flat = (niche.astype(np.intp)[:, None] * N_MARKETS + np.arange(N_MARKETS)[None, :]).ravel()
+    flat = (niche.astype(np.intp)[:, None] * N_MARKETS + _MARKET_INDEX).ravel()
     sums = np.bincount(flat, weights=values.ravel(), minlength=N_NICHES * N_MARKETS)
     return sums.reshape(N_NICHES, N_MARKETS).T
 
@@ -64,13 +66,19 @@ def target_shares(model, attract: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return present / denominator.T[niche], denominator
 
 
+def update_rival_share(model) -> None:
+    """The rivals hold whatever share of each cell the region's firms do not."""
+    model.markets.rival_share = 1.0 - cell_totals(model.firms.niche, model.firms.share)
+
+
 def clear_markets(model) -> None:
     """Move shares toward the logit targets, serve demand up to capacity, book sales."""
     f, p, mk = model.firms, model.params, model.markets
     set_prices(model)
     niche = f.niche.astype(np.intp)
-    model.attract = attractiveness(model)  # reused by this quarter's entry decisions
-    target, _ = target_shares(model, model.attract)
+    # Attractiveness and logit denominators are reused by this quarter's entry decisions.
+    model.attract = attractiveness(model)
+    target, model.denominator = target_shares(model, model.attract)
     share = f.share + p.customer_inertia_speed * (target - f.share)
 
     tau = p.market_array("trade_cost")
@@ -81,7 +89,7 @@ def clear_markets(model) -> None:
     served_frac = np.minimum(1.0, capacity / np.maximum(demanded, 1e-12))
 
     f.share[:] = share * served_frac[:, None]
-    mk.rival_share = 1.0 - cell_totals(niche, f.share)
+    update_rival_share(model)
     f.demanded[:] = demanded
     f.output[:] = demanded * served_frac
     f.sales[:] = units * served_frac[:, None] * f.price[:, None]

@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.agents import Firm
-from sim.competition import cell_totals, set_prices
-from sim.internationalisation import leave
+from sim.competition import set_prices, update_rival_share
 from sim.world import DOMESTIC, N_MARKETS, N_NICHES, N_PROVINCES, PROVINCE_NICHE_MIX, PROVINCE_SHARE
 
 
@@ -103,7 +102,7 @@ def exit_firms(model) -> np.ndarray:
     for firm_id in ids.tolist():
         model.firm_agents.pop(firm_id).remove()
     f.remove(mask)
-    leave(model, np.zeros_like(f.served))  # recompute the rivals' share without the leavers
+    update_rival_share(model)
     return ids
 
 
@@ -178,5 +177,5 @@ def enter_firms(model) -> int:
         market_entered=market_entered,
         share=share_rows,
     )
-    mk.rival_share = 1.0 - cell_totals(f.niche, f.share)
+    update_rival_share(model)
     return n_new

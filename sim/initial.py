@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import demand, demography, internationalisation
-from sim.competition import attractiveness, cell_totals, set_prices, target_shares
+from sim.competition import attractiveness, cell_totals, set_prices, target_shares, update_rival_share
 from sim.world import N_NICHES, N_PROVINCES
 
 INIT_ITERATIONS = 30
@@ -48,9 +48,10 @@ def initialise(model) -> None:
         f.share[:] = target_shares(model, attractiveness(model))[0]
         units = (f.share * mk.expenditure.T[niche] / (f.price[:, None] * (1.0 + tau)[None, :])).sum(axis=1)
         f.quality[:] *= (capacity_units / units) ** (1.0 / bq)
-    mk.rival_share = 1.0 - cell_totals(niche, f.share)
+    update_rival_share(model)
     f.expected_demand[:] = units
     model.attract = attractiveness(model)
+    model.denominator = target_shares(model, model.attract)[1]
     bucket = f.province.astype(np.intp) * N_NICHES + niche
     model.entrepreneurs = np.bincount(bucket, minlength=N_PROVINCES * N_NICHES) + 0.5
     sales = units * f.price

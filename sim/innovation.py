@@ -42,10 +42,9 @@ def innovate(model) -> None:
     rd_im = per_worker - rd_in
 
     for field, budget in (("productivity", p.process_share * rd_in), ("quality", (1 - p.process_share) * rd_in)):
-        success = rng.random(n) < 1.0 - np.exp(-p.innovation_efficiency * budget)
-        gain = np.maximum(_draws(p, rng, n), 0.0)
-        values = getattr(f, field)
-        values *= np.exp(np.where(success, gain, 0.0))
+        success = np.nonzero(rng.random(n) < 1.0 - np.exp(-p.innovation_efficiency * budget))[0]
+        gain = np.maximum(_draws(p, rng, success.size), 0.0)
+        getattr(f, field)[success] *= np.exp(gain)
 
     imitate = rng.random(n) < 1.0 - np.exp(-p.imitation_efficiency * rd_im)
     peer = random_peer(f.niche, model.streams["imitation"])

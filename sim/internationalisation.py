@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import finance
-from sim.competition import attractiveness, cell_totals, target_shares
+from sim.competition import attractiveness, target_shares, update_rival_share
 from sim.world import DOMESTIC
 
 
@@ -34,10 +34,9 @@ def margin(model) -> np.ndarray:
     return mu / (1.0 + mu)
 
 
-def expected_entry_revenue(model, attract: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+def expected_entry_revenue(model, attract: np.ndarray, denominator: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
     """Quarterly revenue at the logit share firms ``rows`` would win in each market, shape (rows, markets)."""
     f, p, mk = model.firms, model.params, model.markets
-    _, denominator = target_shares(model, attract)
     niche = f.niche[rows].astype(np.intp)
     mine = attract[rows]
     share = mine / (denominator.T[niche] + np.where(f.served[rows], 0.0, mine))
@@ -54,27 +53,29 @@ def entry_values(model, expected_revenue: np.ndarray, rows: np.ndarray | slice =
 
 
 def _enter(model, rows: np.ndarray, markets: np.ndarray, share: np.ndarray) -> None:
-    """Put firms ``rows`` into ``markets`` starting from ``share`` of the buyers."""
-    f, mk = model.firms, model.markets
+    """Put firms ``rows`` into ``markets`` starting from ``share`` of the buyers (taken from the rivals)."""
+    f = model.firms
     f.share[rows, markets] = share
     f.served[rows, markets] = True
     f.market_entered[rows, markets] = model.steps
     f.loss_quarters[rows, markets] = 0
-    mk.rival_share = 1.0 - cell_totals(f.niche, f.share)
+    update_rival_share(model)
 
 
-def leave(model, mask: np.ndarray) -> None:
+def leave(model, mask: np.ndarray, update: bool = True) -> None:
     """Withdraw from the (firm, market) cells in ``mask``; buyers go to the rivals."""
-    f, mk = model.firms, model.markets
+    f = model.firms
     f.share[mask] = 0.0
     f.served[mask] = False
     f.loss_quarters[mask] = 0
-    mk.rival_share = 1.0 - cell_totals(f.niche, f.share)
+    if update:
+        update_rival_share(model)
 
 
 def initial_presence(model) -> None:
     """Pre-history: apply the entry rule once, without noise or cost, to every market."""
-    value = entry_values(model, expected_entry_revenue(model, attractiveness(model)))
+    attract = attractiveness(model)
+    value = entry_values(model, expected_entry_revenue(model, attract, target_shares(model, attract)[1]))
     value[:, DOMESTIC] = -np.inf
     rows, markets = np.nonzero(value > 0)
     _enter(model, rows, markets, np.zeros(rows.size))
@@ -91,12 +92,12 @@ def review_markets(model) -> None:
 
     profit = f.sales * margin(model)[:, None] - presence[None, :]
     f.loss_quarters[:] = np.where(foreign & (profit < 0), f.loss_quarters + 1, 0)
-    leave(model, foreign & (f.loss_quarters >= p.market_exit_patience))
+    leave(model, foreign & (f.loss_quarters >= p.market_exit_patience), update=False)  # _enter below updates
 
     # Entry is judged on the market conditions seen at this quarter's clearing.
     reviewing = np.nonzero(rng.random(f.n) < p.entry_attention)[0]
     noise = np.exp(p.entry_noise * rng.standard_normal((reviewing.size, f.served.shape[1])))
-    revenue = expected_entry_revenue(model, model.attract, reviewing)
+    revenue = expected_entry_revenue(model, model.attract, model.denominator, reviewing)
     value = entry_values(model, revenue * noise, reviewing)
     value[f.served[reviewing]] = -np.inf
     value[:, DOMESTIC] = -np.inf
