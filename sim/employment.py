@@ -46,5 +46,6 @@ def adjust(model) -> None:
 
     k = p.capital_per_worker
     model.quarter_costs["adjustment"] = p.hiring_cost * hires + (p.firing_cost + k * p.resale_discount) * fires
-    model.quarter_investment += k * hires - k * (1 - p.resale_discount) * fires
+    # Capital leaves the books at its value k; the resale loss k x discount is a cost.
+    model.quarter_investment += k * hires - k * fires
     f.employees[:] += hires - fires

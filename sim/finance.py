@@ -32,11 +32,28 @@ def booked_costs(model) -> np.ndarray:
     return total
 
 
-def liquidity(model) -> np.ndarray:
-    """Cash after this quarter's booked result and investment, plus credit headroom."""
+def pending_cash(model) -> np.ndarray:
+    """Cash once this quarter's booked result and investment are settled."""
     f = model.firms
-    pending = f.cash + f.revenue - booked_costs(model) - model.quarter_investment
-    return pending + credit_headroom(model)
+    return f.cash + f.revenue - booked_costs(model) - model.quarter_investment
+
+
+def liquidity(model) -> np.ndarray:
+    """What a firm can spend on capital (which keeps net worth): pending cash plus credit headroom."""
+    return pending_cash(model) + credit_headroom(model)
+
+
+def spendable(model) -> np.ndarray:
+    """The most a firm can spend on an expense (which lowers net worth, and so its credit limit).
+
+    Spending x leaves pending - x + max(leverage (NW - x) - debt, 0) >= 0 when
+    x <= max(pending, (pending + leverage NW - debt) / (1 + leverage)).
+    """
+    f, p = model.firms, model.params
+    pending = pending_cash(model)
+    worth = p.capital_per_worker * f.employees + pending - f.debt
+    lam = p.leverage_max
+    return np.maximum(pending, (pending + lam * worth - f.debt) / (1.0 + lam))
 
 
 def book_production_costs(model) -> None:

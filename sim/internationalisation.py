@@ -92,20 +92,21 @@ def review_markets(model) -> None:
 
     profit = f.sales * margin(model)[:, None] - presence[None, :]
     f.loss_quarters[:] = np.where(foreign & (profit < 0), f.loss_quarters + 1, 0)
-    leave(model, foreign & (f.loss_quarters >= p.market_exit_patience), update=False)  # _enter below updates
+    left = foreign & (f.loss_quarters >= p.market_exit_patience)
+    leave(model, left, update=False)  # _enter below updates the rivals' share
 
     # Entry is judged on the market conditions seen at this quarter's clearing.
     reviewing = np.nonzero(rng.random(f.n) < p.entry_attention)[0]
     noise = np.exp(p.entry_noise * rng.standard_normal((reviewing.size, f.served.shape[1])))
     revenue = expected_entry_revenue(model, model.attract, model.denominator, reviewing)
     value = entry_values(model, revenue * noise, reviewing)
-    value[f.served[reviewing]] = -np.inf
+    value[f.served[reviewing] | left[reviewing]] = -np.inf  # no re-entry in the quarter of exit
     value[:, DOMESTIC] = -np.inf
     best = np.argmax(value, axis=1)
     chosen = value[np.arange(reviewing.size), best] > 0
     rows, best, revenue = reviewing[chosen], best[chosen], revenue[chosen, best[chosen]]
     cost = p.market_array("entry_cost")[best]
-    affordable = finance.liquidity(model)[rows] >= cost
+    affordable = finance.spendable(model)[rows] >= cost  # the sunk cost lowers net worth and credit
     rows, best, cost, revenue = rows[affordable], best[affordable], cost[affordable], revenue[affordable]
     model.quarter_costs["entry"] = np.bincount(rows, weights=cost, minlength=f.n)
     niche = f.niche[rows].astype(np.intp)

@@ -66,23 +66,41 @@ def shannon(weights: np.ndarray) -> float:
     return float(-(q * np.log(q)).sum())
 
 
-def indicators(model, n_entries: int, n_exits: int) -> dict[str, float]:
-    """All model-level indicators of the current step (see docs/outputs.md)."""
+def within_niche_p90_p10(niche: np.ndarray, productivity: np.ndarray) -> float:
+    """Mean over niches of the 90/10 productivity ratio inside each niche (pattern 6 is within industries)."""
+    ratios = []
+    for k in range(N_NICHES):
+        values = productivity[niche == k]
+        if values.size >= 10:
+            p90, p10 = np.percentile(values, [90, 10])
+            ratios.append(p90 / p10)
+    return float(np.mean(ratios)) if ratios else 1.0
+
+
+def indicators(model, n_entries: int, n_exits: int, exiting_flows: dict[str, np.ndarray] | None = None) -> dict[str, float]:
+    """All model-level indicators of the current step (see docs/outputs.md).
+
+    Stocks (firms, employment, means) describe the firms alive at the end of
+    the quarter; flows (sales, exports, profits) include the firms that
+    exited during it.
+    """
     f, p = model.firms, model.params
     t = model.steps
     exporter = f.served[:, 1:].any(axis=1)
     employment = float(f.employees.sum())
-    sales = float(f.revenue.sum())
     by_market = f.sales.sum(axis=0)
+    profits = float(f.profit.sum())
+    if exiting_flows is not None:
+        by_market = by_market + exiting_flows["by_market"]
+        profits += float(exiting_flows["profit"])
+    sales = float(by_market.sum())
     exports = float(by_market[1:].sum())
     w = f.employees / max(employment, 1e-12)
     if f.n:
-        p90, p10 = np.percentile(f.productivity, [90, 10])
         hhi = herfindahl_by_niche(f.niche, f.revenue)
         present = np.bincount(f.niche.astype(np.intp), minlength=N_NICHES) > 0
         mean_hhi = float(hhi[present].mean())
     else:
-        p90 = p10 = 1.0
         mean_hhi = 0.0
     row = {
         "step": t,
@@ -98,14 +116,14 @@ def indicators(model, n_entries: int, n_exits: int) -> dict[str, float]:
         "exporter_share": float(exporter.mean()) if f.n else 0.0,
         **{f"exports_{m}": float(by_market[i + 1]) for i, m in enumerate(FOREIGN_MARKETS)},
         "mean_productivity": float((w * f.productivity).sum()),
-        "productivity_p90_p10": float(p90 / p10),
+        "productivity_p90_p10": within_niche_p90_p10(f.niche, f.productivity),
         "mean_quality": float((w * f.quality).sum()),
         "mean_markup": float((w * f.markup).sum()),
         "hhi": mean_hhi,
         "niche_diversity": shannon(np.bincount(f.niche.astype(np.intp), weights=f.employees, minlength=N_NICHES)),
         "n_entries": n_entries,
         "n_exits": n_exits,
-        "profits": float(f.profit.sum()),
+        "profits": profits,
         "debt": float(f.debt.sum()),
     }
     return row
@@ -122,11 +140,13 @@ class Observer:
         self.latest: dict[str, float] = {}
         self.panel: list[dict[str, np.ndarray]] = []
         self.last_panel_step = -1
+        self.exiting_flows: dict[str, np.ndarray] | None = None
         model.datacollector = mesa.DataCollector(model_reporters={name: partial(_latest, name=name) for name in MODEL_COLUMNS})
 
     def collect(self, model, n_entries: int = 0, n_exits: int = 0) -> None:
         """Record this step's indicators, and the firm panel when it is due."""
-        self.latest = indicators(model, n_entries, n_exits)
+        self.latest = indicators(model, n_entries, n_exits, self.exiting_flows)
+        self.exiting_flows = None
         model.datacollector.collect(model)
         if model.steps % model.params.panel_every == 0:
             self.record_panel(model)
@@ -167,8 +187,10 @@ class Observer:
         self.panel.append(self.firm_rows(model))
 
     def record_exits(self, model, mask: np.ndarray) -> None:
-        """Last row of each exiting firm, flagged ``exited``."""
+        """Last row of each exiting firm, flagged ``exited``, and its flows of the quarter."""
         self.panel.append(self.firm_rows(model, mask, exited=True))
+        f = model.firms
+        self.exiting_flows = {"by_market": f.sales[mask].sum(axis=0), "profit": f.profit[mask].sum()}
 
     def model_frame(self, model) -> pd.DataFrame:
         """The model-level time series, one row per step."""

@@ -50,14 +50,14 @@ def _default_markets() -> dict[str, MarketParams]:
     # magnitude scaled to small machinery firms; growth from long-run trends.
     table = {
         "italy": dict(size=1.6, potential_share=0.35, growth=0.005, shock_sd=0.020, entry_cost=0, presence_cost=0, trade_cost=0.0, price_weight=3.0, quality_weight=2.0),
-        "eu": dict(size=5.0, potential_share=0.072, growth=0.015, shock_sd=0.015, entry_cost=110, presence_cost=15, trade_cost=0.04, price_weight=3.0, quality_weight=2.2),
-        "usa": dict(size=5.0, potential_share=0.024, growth=0.020, shock_sd=0.020, entry_cost=240, presence_cost=32, trade_cost=0.12, price_weight=2.5, quality_weight=2.5),
-        "china": dict(size=4.0, potential_share=0.014, growth=0.050, shock_sd=0.025, entry_cost=280, presence_cost=39, trade_cost=0.15, price_weight=4.0, quality_weight=1.6),
-        "india": dict(size=2.0, potential_share=0.016, growth=0.060, shock_sd=0.030, entry_cost=240, presence_cost=32, trade_cost=0.18, price_weight=4.5, quality_weight=1.4),
-        "brazil": dict(size=1.5, potential_share=0.021, growth=0.025, shock_sd=0.035, entry_cost=210, presence_cost=28, trade_cost=0.18, price_weight=4.0, quality_weight=1.6),
-        "russia": dict(size=1.5, potential_share=0.027, growth=0.020, shock_sd=0.035, entry_cost=200, presence_cost=26, trade_cost=0.15, price_weight=3.5, quality_weight=1.6),
+        "eu": dict(size=5.0, potential_share=0.072, growth=0.015, shock_sd=0.015, entry_cost=140, presence_cost=15, trade_cost=0.04, price_weight=3.0, quality_weight=2.2),
+        "usa": dict(size=5.0, potential_share=0.024, growth=0.020, shock_sd=0.020, entry_cost=310, presence_cost=32, trade_cost=0.12, price_weight=2.5, quality_weight=2.5),
+        "china": dict(size=4.0, potential_share=0.014, growth=0.050, shock_sd=0.025, entry_cost=360, presence_cost=39, trade_cost=0.15, price_weight=4.0, quality_weight=1.6),
+        "india": dict(size=2.0, potential_share=0.016, growth=0.060, shock_sd=0.030, entry_cost=310, presence_cost=32, trade_cost=0.18, price_weight=4.5, quality_weight=1.4),
+        "brazil": dict(size=1.5, potential_share=0.021, growth=0.025, shock_sd=0.035, entry_cost=270, presence_cost=28, trade_cost=0.18, price_weight=4.0, quality_weight=1.6),
+        "russia": dict(size=1.5, potential_share=0.027, growth=0.020, shock_sd=0.035, entry_cost=260, presence_cost=26, trade_cost=0.15, price_weight=3.5, quality_weight=1.6),
         "rest_of_world": dict(
-            size=4.0, potential_share=0.045, growth=0.030, shock_sd=0.025, entry_cost=200, presence_cost=14, trade_cost=0.15, price_weight=3.5, quality_weight=1.8
+            size=4.0, potential_share=0.045, growth=0.030, shock_sd=0.025, entry_cost=210, presence_cost=22, trade_cost=0.15, price_weight=3.5, quality_weight=1.8
         ),
     }
     return {name: MarketParams(**values) for name, values in table.items()}
@@ -105,7 +105,7 @@ class Params(BaseModel):
     wage: float = _p(11.0, "EUR thousand/worker/quarter", "initial labour cost per worker (Italian mechanics: ~44k/year)", gt=0, le=1e3)
     wage_indexation: float = _p(1.0, "elasticity", "response of the regional wage to average productivity", ge=0, le=2)
     material_cost: float = _p(0.70, "EUR thousand/unit", "intermediate input cost per unit of output", ge=0, le=100)
-    fixed_cost: float = _p(3.0, "EUR thousand/quarter", "overhead every firm pays", ge=0, le=1e4)
+    fixed_cost: float = _p(5.0, "EUR thousand/quarter", "overhead every firm pays", ge=0, le=1e4)
     capital_per_worker: float = _p(80.0, "EUR thousand/worker", "plant and machinery needed per worker", ge=0, le=1e4)
     depreciation: float = _p(0.02, "1/quarter", "depreciation of capital (replaced every quarter)", ge=0, le=1)
     markup_init: float = _p(0.20, "-", "initial mean markup over unit variable cost", ge=0, le=5)
@@ -164,12 +164,12 @@ class Params(BaseModel):
     expectation_weight: float = _p(0.8, "-", "weight of the latest quarter in expected demand", ge=0, le=1)
 
     # --- demography ----------------------------------------------------------
-    entry_rate: float = _p(0.02, "1/quarter", "entrants per initial firm of a province and niche, per quarter, at normal profitability", ge=0, le=1)
+    entry_rate: float = _p(0.02, "1/quarter", "entrants per quarter per initial firm (plus one half) of a province and niche, at normal profitability", ge=0, le=1)
     normal_margin: float = _p(0.02, "share of revenue", "local profit margin at which entry runs at entry_rate", ge=-1, le=1)
     entry_profit_sensitivity: float = _p(8.0, "-", "response of entry to local profit margins", ge=0, le=1000)
     entrant_mean_employees: float = _p(3.0, "employees", "mean size of an entrant", ge=1, le=1000)
     entrant_productivity_gap: float = _p(-0.10, "log points", "entrants' log productivity relative to the niche mean", ge=-3, le=3)
-    entrant_appeal_sd: float = _p(0.25, "log s.d.", "dispersion of entrants' quality around incumbents of their size", ge=0, le=3)
+    entrant_appeal_sd: float = _p(0.35, "log s.d.", "dispersion of entrants' quality around incumbents of their size", ge=0, le=3)
     entrant_order_book: float = _p(0.6, "share of capacity", "share of its planned output an entrant starts with", ge=0, le=1)
     entrant_productivity_sd: float = _p(0.35, "log s.d.", "dispersion of entrants' productivity", ge=0, le=3)
 

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from sim.model import DistrictModel
 from sim.params import Params, ScenarioError
 
-PACKAGES = ("distretto", "mesa", "numpy", "pandas", "pyarrow", "pydantic", "networkx")
+PACKAGES = ("distretto", "mesa", "numpy", "pandas", "pyarrow", "pydantic")
 
 
 def versions() -> dict[str, str]:

@@ -21,7 +21,7 @@ FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "entered_step": (np.int32, ()),  # step at which the firm was born (0: initial population)
     "employees": (np.float64, ()),
     "productivity": (np.float64, ()),  # units of output per worker per quarter
-    "quality": (np.float64, ()),  # index, 1 = initial regional mean
+    "quality": (np.float64, ()),  # index of buyers' valuation (appeal); geometric mean ~1 at the start
     "markup": (np.float64, ()),
     "price": (np.float64, ()),  # EUR thousand per unit, ex works
     "rd_intensity": (np.float64, ()),  # share of revenue spent on R&D

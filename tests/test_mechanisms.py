@@ -157,3 +157,89 @@ def test_employment_never_below_one_and_hiring_is_financed(small_model):
     f.expected_demand[:] = 0.0
     employment.adjust(model)
     assert (f.employees >= 1.0).all()
+
+
+def test_spendable_keeps_the_firm_solvent_after_an_expense(small_model):
+    """An expense lowers net worth and so the credit limit: spendable accounts for both."""
+    model = small_model
+    f, p = model.firms, model.params
+    model.quarter_costs = {}
+    model.quarter_investment = np.zeros(f.n)
+    f.revenue[:] = 0.0
+    f.cash[:] = 0.0
+    f.debt[:] = 0.0
+    worth = p.capital_per_worker * f.employees
+    liquid = finance.liquidity(model)
+    spend = finance.spendable(model)
+    np.testing.assert_allclose(liquid, p.leverage_max * worth)
+    assert (spend < liquid).all()
+    # spending exactly ``spendable`` leaves the firm solvent; a bit more does not
+    for extra, insolvent in ((0.0, False), (1.0, True)):
+        f.cash[:] = 0.0
+        f.debt[:] = 0.0
+        f.exiting[:] = False
+        model.quarter_costs = {"entry": spend + extra}
+        finance.settle(model)
+        assert (f.exiting == insolvent).all(), extra
+
+
+def test_entry_is_refused_when_its_cost_would_break_the_credit_limit():
+    def setup(rich: bool) -> DistrictModel:
+        model = DistrictModel(n_firms=300, rng=14)
+        m = _entry_setup(model, "eu")
+        f, p = model.firms, model.params
+        cost = p.markets["eu"].entry_cost
+        lam = p.leverage_max
+        worth = p.capital_per_worker * f.employees
+        f.revenue[:] = 0.0
+        f.cash[:] = 1e6 if rich else 0.0
+        # debt such that credit covers 1.2 x the cost now, but only 0.6 x once it is paid
+        f.debt[:] = 0.0 if rich else np.maximum((lam * worth - 1.2 * cost) / (1 + lam), 0.0)
+        if not rich:
+            assert (finance.liquidity(model)[lam * worth > 1.2 * cost] >= cost).all()
+        internationalisation.review_markets(model)
+        return model, m
+
+    rich, m = setup(rich=True)
+    assert rich.firms.served[:, m].sum() > 5  # the market is worth entering
+    poor, m = setup(rich=False)
+    assert not poor.firms.served[:, m].any()
+
+
+def test_firing_lowers_net_worth_by_severance_and_resale_loss(small_model):
+    from sim import employment
+
+    model = small_model
+    f, p = model.firms, model.params
+    model.quarter_costs = {}
+    model.quarter_investment = np.zeros(f.n)
+    f.revenue[:] = 0.0
+    f.employees[:] = 20.0
+    f.demanded[:] = 0.0
+    f.expected_demand[:] = 0.0
+    f.cash[:] = 1e6
+    f.debt[:] = 0.0
+    before = finance.net_worth(model).copy()
+    employment.adjust(model)
+    model.quarter_costs.pop("rd", None)
+    fired = 20.0 - f.employees
+    assert (fired > 0).all()
+    p.payout_rate = 0.0  # dividends would also lower net worth
+    finance.settle(model)
+    expected = (p.firing_cost + p.capital_per_worker * p.resale_discount) * fired
+    np.testing.assert_allclose(before - finance.net_worth(model), expected, rtol=1e-9)
+
+
+def test_no_reentry_in_the_quarter_of_exit():
+    model = DistrictModel(n_firms=200, rng=15)
+    f, p = model.firms, model.params
+    _entry_setup(model, "eu")
+    f.cash[:] = 1e6
+    exporter = 0
+    f.served[exporter, 1] = True
+    f.share[exporter, 1] = 1e-9
+    f.sales[exporter, 1] = 0.0
+    f.loss_quarters[exporter, 1] = p.market_exit_patience - 1
+    internationalisation.review_markets(model)
+    assert not f.served[exporter, 1]
+    assert model.quarter_costs["entry"][exporter] == 0

@@ -76,6 +76,17 @@ def test_panel_rows_and_exits():
     assert (panel.n_markets == panel.markets.map(len)).all()
 
 
+def test_flows_include_firms_that_exit_during_the_quarter():
+    model = simulate(DistrictModel(n_firms=300, rng=10).params.model_copy(update={"n_firms": 300}), seed=10, steps=12, progress=False)
+    frame = model.observer.model_frame(model)
+    panel = model.observer.panel_frame()
+    for step in (4, 8, 12):
+        rows = panel[panel.step == step]
+        assert rows.exited.any() or frame.loc[frame.step == step, "n_exits"].item() == 0
+        assert rows.sales.sum() == pytest.approx(frame.loc[frame.step == step, "sales"].item(), rel=1e-9)
+        assert rows.export_sales.sum() == pytest.approx(frame.loc[frame.step == step, "export_sales"].item(), rel=1e-9)
+
+
 def test_same_seed_same_parquet_bytes(tmp_path):
     from sim.run import run
 
