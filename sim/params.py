@@ -202,6 +202,40 @@ class Params(BaseModel):
 
 
 # --------------------------------------------------------------------------
+# Writing
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def to_toml(params: Params, header: str = "") -> str:
+    """The fully resolved parameters as a commented TOML scenario file."""
+    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+    if lines:
+        lines.append("")
+    data = params.model_dump()
+    for name, field in Params.model_fields.items():
+        if isinstance(data[name], dict):
+            continue
+        unit = (field.json_schema_extra or {}).get("unit", "")
+        lines.append(f"{name} = {_toml_value(data[name])}  # {field.description} [{unit}]")
+    lines += ["", "# Multiplier of foreign market size by niche", "[export_orientation]"]
+    lines += [f"{niche} = {_toml_value(value)}" for niche, value in data["export_orientation"].items()]
+    for market, values in data["markets"].items():
+        lines += ["", f"[markets.{market}]"]
+        for key, value in values.items():
+            field = MarketParams.model_fields[key]
+            unit = (field.json_schema_extra or {}).get("unit", "")
+            lines.append(f"{key} = {_toml_value(value)}  # {field.description} [{unit}]")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------
 # Loading and merging
 
 

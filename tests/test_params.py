@@ -82,3 +82,12 @@ def test_scenario_by_path_takes_its_name(tmp_path):
     assert params.name == "small"
     assert params.n_firms == 20
     assert params.markets["russia"].size == 0.5
+
+
+def test_to_toml_round_trips(tmp_path):
+    from sim.params import to_toml
+
+    params = load_scenario("baseline", n_firms=123, markets={"usa": {"growth": -0.01}}, description='quote " inside')
+    path = tmp_path / "resolved.toml"
+    path.write_text(to_toml(params, header="resolved"))
+    assert load_scenario(path) == params.model_copy(update={"name": params.name})
