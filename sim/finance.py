@@ -1,7 +1,8 @@
 """Finance: the quarter's accounts, bank credit limited by net worth, insolvency.
 
 Net worth is capital (capital_per_worker x employees) plus cash minus debt.
-Banks lend up to ``leverage_max`` times net worth. A firm whose cash stays
+Banks lend up to ``leverage_max`` times net worth (less in a credit crunch,
+see sim/shocks.py). A firm whose cash stays
 negative after borrowing up to its limit, or whose net worth turns
 negative, is insolvent and exits. Cash above a buffer repays debt first;
 part of what remains is paid out.
@@ -20,7 +21,7 @@ def net_worth(model, rows: slice | int | np.ndarray = slice(None)) -> np.ndarray
 
 def credit_headroom(model) -> np.ndarray:
     """How much more a firm could borrow now."""
-    limit = model.params.leverage_max * np.maximum(net_worth(model), 0.0)
+    limit = model.leverage * np.maximum(net_worth(model), 0.0)
     return np.maximum(limit - model.firms.debt, 0.0)
 
 
@@ -39,8 +40,15 @@ def pending_cash(model) -> np.ndarray:
 
 
 def liquidity(model) -> np.ndarray:
-    """What a firm can spend on capital (which keeps net worth): pending cash plus credit headroom."""
-    return pending_cash(model) + credit_headroom(model)
+    """What a firm can spend on capital (which keeps net worth): pending cash plus credit headroom.
+
+    The headroom is computed on net worth after this quarter's booked result,
+    so a firm that has just paid an entry cost cannot also hire beyond its limit.
+    """
+    f, p = model.firms, model.params
+    pending = pending_cash(model)
+    worth = p.capital_per_worker * f.employees + pending - f.debt
+    return pending + np.maximum(model.leverage * np.maximum(worth, 0.0) - f.debt, 0.0)
 
 
 def spendable(model) -> np.ndarray:
@@ -52,7 +60,7 @@ def spendable(model) -> np.ndarray:
     f, p = model.firms, model.params
     pending = pending_cash(model)
     worth = p.capital_per_worker * f.employees + pending - f.debt
-    lam = p.leverage_max
+    lam = model.leverage
     return np.maximum(pending, (pending + lam * worth - f.debt) / (1.0 + lam))
 
 
@@ -60,7 +68,7 @@ def book_production_costs(model) -> None:
     """Wages, materials, depreciation, overhead and interest of the quarter."""
     f, p = model.firms, model.params
     model.quarter_costs["production"] = model.wage * f.employees + p.material_cost * f.output + p.depreciation * p.capital_per_worker * f.employees + p.fixed_cost
-    model.quarter_costs["interest"] = p.interest_rate * f.debt
+    model.quarter_costs["interest"] = model.interest_rate * f.debt
 
 
 def settle(model) -> None:

@@ -18,7 +18,7 @@ FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "firm_id": (np.int64, ()),
     "province": (np.int8, ()),
     "niche": (np.int8, ()),
-    "entered_step": (np.int32, ()),  # step at which the firm was born (0: initial population)
+    "entered_step": (np.int32, ()),  # step at which the firm was born (initial firms: minus their drawn age)
     "employees": (np.float64, ()),
     "productivity": (np.float64, ()),  # units of output per worker per quarter
     "quality": (np.float64, ()),  # index of buyers' valuation (appeal); geometric mean ~1 at the start
