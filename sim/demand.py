@@ -26,8 +26,10 @@ class Markets:
     rival_quality: np.ndarray
     rival_share: np.ndarray  # share of expenditure won by the rival pool
     rival_mass: np.ndarray  # rivals' weight in the logit denominator (set at initialisation)
-    demand_multiplier: np.ndarray  # scenario shocks (1 = none); issue-4 shocks act here
-    price_factor: np.ndarray  # multiplies regional firms' consumer prices (exchange rate)
+    demand_multiplier: np.ndarray  # shocks: multiplier of expenditure (1 = none), set by sim/shocks.py
+    price_factor: np.ndarray  # shocks: multiplier of regional firms' consumer prices abroad (exchange rate)
+    growth_shift: np.ndarray  # shocks: change in annual trend growth
+    rival_quality_shift: np.ndarray  # shocks: shift of the rivals' quality anchor (log)
     rival_price_gap: np.ndarray  # initial log gap of rivals' price to the regional niche mean
     rival_quality_gap: np.ndarray  # initial log gap of rivals' quality to the regional niche mean
 
@@ -68,6 +70,8 @@ def initial_markets(model, regional_output: np.ndarray, median_price: np.ndarray
         rival_mass=np.ones_like(trend),
         demand_multiplier=np.ones_like(trend),
         price_factor=np.ones(N_MARKETS),
+        growth_shift=np.zeros_like(trend),
+        rival_quality_shift=np.zeros_like(trend),
     )
 
 
@@ -82,7 +86,7 @@ def evolve(model) -> None:
     p = model.params
     mk: Markets = model.markets
     rng = model.streams["demand"]
-    growth = p.market_array("growth")[:, None] / 4.0
+    growth = (p.market_array("growth")[:, None] + mk.growth_shift) / 4.0
     sd = p.market_array("shock_sd")[:, None]
     common = rng.standard_normal((N_MARKETS, 1))
     specific = rng.standard_normal((N_MARKETS, N_NICHES))
@@ -105,7 +109,7 @@ def evolve(model) -> None:
     log_p, log_q = regional_log_means(model)
     log_rq = np.log(mk.rival_quality)
     log_rp = np.log(mk.rival_price)
-    pull_q = p.rival_catchup * (log_q[None, :] + mk.rival_quality_gap - log_rq)
+    pull_q = p.rival_catchup * (log_q[None, :] + mk.rival_quality_gap + mk.rival_quality_shift - log_rq)
     pull_p = p.rival_catchup * (log_p[None, :] + mk.rival_price_gap - log_rp)
     mk.rival_quality = np.exp(log_rq + p.rival_quality_growth / 4.0 + pull_q + noise[0])
     mk.rival_price = np.exp(log_rp - p.rival_cost_decline / 4.0 + pull_p + noise[1])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import demand, demography, internationalisation
+from sim import demand, demography, internationalisation, shocks
 from sim.competition import attractiveness, cell_totals, set_prices, target_shares, update_rival_share
 from sim.world import N_NICHES, N_PROVINCES
 
@@ -32,6 +32,7 @@ def initialise(model) -> None:
     med_price = np.array([np.median(f.price[niche == k]) if (niche == k).any() else 1.0 for k in range(N_NICHES)])
     med_quality = np.array([np.median(f.quality[niche == k]) if (niche == k).any() else 1.0 for k in range(N_NICHES)])
     mk = model.markets = demand.initial_markets(model, regional_output, med_price, med_quality)
+    shocks.apply(model)  # no shock is active before step 1: sets the neutral conditions
 
     potential = p.market_array("potential_share")[:, None]
     everyone = cell_totals(niche, attractiveness(model))

@@ -8,7 +8,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim import competition, demand, demography, employment, finance, innovation, internationalisation
+from sim import competition, demand, demography, employment, finance, innovation, internationalisation, shocks
 from sim.initial import initialise
 from sim.observe import Observer
 from sim.params import Params, build_params, load_scenario
@@ -51,6 +51,7 @@ class DistrictModel(mesa.Model):
     def step(self) -> None:
         """One quarter."""
         self._begin_quarter()
+        shocks.apply(self)
         demand.evolve(self)
         employment.update_wage(self)
         competition.clear_markets(self)

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.specs import INSTRUMENTS, PolicySpec, PoolSpec, ShockSpec
 from sim.world import MARKETS
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
@@ -173,6 +174,11 @@ class Params(BaseModel):
     entrant_order_book: float = _p(0.6, "share of capacity", "share of its planned output an entrant starts with", ge=0, le=1)
     entrant_productivity_sd: float = _p(0.35, "log s.d.", "dispersion of entrants' productivity", ge=0, le=3)
 
+    # --- policies and shocks (sim/specs.py; docs/scenarios.md) -------------------
+    policies: dict[str, PolicySpec] = Field(default_factory=dict, description="policy instruments by name")
+    pools: dict[str, PoolSpec] = Field(default_factory=dict, description="budgets shared by several policies")
+    shocks: dict[str, ShockSpec] = Field(default_factory=dict, description="shocks by name")
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Params:
         missing = [m for m in MARKETS if m not in self.markets]
@@ -192,6 +198,10 @@ class Params(BaseModel):
             raise ValueError(f"markup_min ({self.markup_min}) exceeds markup_max ({self.markup_max})")
         if self.innovation_low >= self.innovation_high:
             raise ValueError("innovation_low must be below innovation_high")
+        for name, policy in self.policies.items():
+            if policy.pool is not None and policy.pool not in self.pools:
+                pools = ", ".join(self.pools) or "none declared"
+                raise ValueError(f"policies.{name}.pool: unknown pool {policy.pool!r} (pools: {pools})")
         return self
 
     def market_array(self, field: str) -> Any:
@@ -206,6 +216,8 @@ class Params(BaseModel):
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -232,6 +244,10 @@ def to_toml(params: Params, header: str = "") -> str:
             field = MarketParams.model_fields[key]
             unit = (field.json_schema_extra or {}).get("unit", "")
             lines.append(f"{key} = {_toml_value(value)}  # {field.description} [{unit}]")
+    for table in ("pools", "policies", "shocks"):
+        for name, values in data[table].items():
+            lines += ["", f"[{table}.{name}]"]
+            lines += [f"{key} = {_toml_value(value)}" for key, value in values.items() if value is not None]
     return "\n".join(lines) + "\n"
 
 
@@ -251,6 +267,12 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     """Valid key names at the place a validation error points to."""
+    if len(loc) >= 4 and loc[0] == "policies" and loc[2] in INSTRUMENTS:
+        return list(INSTRUMENTS[str(loc[2])].model_fields)
+    if len(loc) >= 3 and loc[0] == "shocks":
+        return list(ShockSpec.model_fields)
+    if len(loc) >= 3 and loc[0] == "pools":
+        return list(PoolSpec.model_fields)
     if len(loc) >= 2 and loc[0] == "markets":
         return list(MarketParams.model_fields) if len(loc) >= 3 else list(MARKETS)
     if loc and loc[0] == "export_orientation":
@@ -262,13 +284,22 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
 
 def _format_error(err: dict[str, Any], source: str) -> str:
     loc = tuple(err.get("loc", ()))
-    key = ".".join(str(part) for part in loc) or "(top level)"
+    shown_loc = loc[:2] + loc[3:] if len(loc) >= 3 and loc[0] == "policies" and loc[2] in INSTRUMENTS else loc
+    key = ".".join(str(part) for part in shown_loc) or "(top level)"
+    if err["type"] == "union_tag_not_found":
+        return f"{source}: {key}: missing key 'instrument'; allowed: {', '.join(INSTRUMENTS)}"
+    if err["type"] == "union_tag_invalid":
+        got = err.get("ctx", {}).get("tag")
+        return f"{source}: {key}.instrument: unknown instrument {got!r}; allowed: {', '.join(INSTRUMENTS)}"
     if err["type"] == "extra_forbidden":
         name = str(loc[-1])
-        close = difflib.get_close_matches(name, _allowed_keys(loc), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        allowed = _allowed_keys(loc)
+        close = difflib.get_close_matches(name, allowed, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f" (allowed here: {', '.join(allowed)})"
         return f"{source}: unknown key {key!r}{hint}"
     msg = err["msg"].removeprefix("Value error, ")
+    if not loc:
+        return f"{source}: {msg}"
     got = err.get("input")
     shown = "" if isinstance(got, dict) else f" (got {got!r})"
     if len(shown) > 60:
@@ -282,7 +313,10 @@ def build_params(data: dict[str, Any], source: str = "parameters") -> Params:
     try:
         return Params.model_validate(merged)
     except ValidationError as exc:
-        raise ScenarioError(_format_error(exc.errors()[0], source)) from None
+        errors = exc.errors()
+        # an unknown key explains the rest (a misspelt required key is also "missing")
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        raise ScenarioError(_format_error(first, source)) from None
 
 
 def resolve_scenario_path(scenario: str | Path) -> Path:
@@ -301,15 +335,43 @@ def resolve_scenario_path(scenario: str | Path) -> Path:
     raise ScenarioError(f"unknown scenario {str(scenario)!r}{hint} (available: {', '.join(names)}, or a path to a .toml file)")
 
 
-def load_scenario(scenario: str | Path = "baseline", **overrides: Any) -> Params:
-    """Read and validate a scenario file, then apply keyword overrides by name."""
-    path = resolve_scenario_path(scenario)
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot read: {exc}") from None
+
+
+def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The file's data merged over what it ``extends`` (recursively); cycles are errors."""
+    data = _read_toml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str) or not parent:
+        raise ScenarioError(f"{path}: extends: must be a scenario name or a path to a .toml file (got {parent!r})")
+    candidate = Path(parent)
+    if not candidate.is_absolute() and candidate.suffix == ".toml":
+        candidate = path.parent / candidate
+    try:
+        parent_path = resolve_scenario_path(candidate if candidate.suffix == ".toml" else parent)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{path}: extends: {exc}") from None
+    seen = (*chain, path.resolve())
+    if parent_path.resolve() in seen:
+        names = " -> ".join(p.stem for p in (*seen, parent_path))
+        raise ScenarioError(f"{path}: extends: cycle {names}; a scenario cannot extend itself")
+    base = _resolve_extends(parent_path, seen)
+    base.pop("name", None)
+    return _deep_merge(base, data)
+
+
+def load_scenario(scenario: str | Path = "baseline", **overrides: Any) -> Params:
+    """Read and validate a scenario file (after ``extends``), then apply keyword overrides by name."""
+    path = resolve_scenario_path(scenario)
+    data = _resolve_extends(path)
     data.setdefault("name", path.stem)
     params = build_params(data, source=str(path))
     if overrides:
