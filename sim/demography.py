@@ -12,6 +12,7 @@ import numpy as np
 
 from sim.agents import Firm
 from sim.competition import set_prices, update_rival_share
+from sim.finance import record_defaults
 from sim.world import DOMESTIC, N_MARKETS, N_NICHES, N_PROVINCES, PROVINCE_NICHE_MIX, PROVINCE_SHARE
 
 
@@ -98,6 +99,7 @@ def exit_firms(model) -> np.ndarray:
     if not mask.any():
         return np.zeros(0, dtype=np.int64)
     model.observer.record_exits(model, mask)
+    record_defaults(model, mask)
     ids = f.firm_id[mask].copy()
     for firm_id in ids.tolist():
         model.firm_agents.pop(firm_id).remove()

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import policy
+
 
 def net_worth(model, rows: slice | int | np.ndarray = slice(None)) -> np.ndarray:
     """Capital plus cash minus debt (EUR thousand)."""
@@ -71,6 +73,45 @@ def book_production_costs(model) -> None:
     model.quarter_costs["interest"] = model.interest_rate * f.debt
 
 
+def guaranteed_loans(model) -> None:
+    """Firms still short of cash borrow on top of their bank limit against a policy guarantee.
+
+    The fund sets aside ``provision_rate`` of each new guaranteed loan out of
+    its budget (that is the policy's spending); the guaranteed credit is at
+    most ``extra_leverage`` times net worth; if the firm later defaults, the
+    fund repays ``coverage`` of the guaranteed debt (``guarantee_losses``).
+    """
+    f = model.firms
+    short = np.nonzero(f.cash < 0)[0]
+    if short.size == 0 or not policy.active(model, "credit_guarantee"):
+        return
+    worth = net_worth(model, short)
+    need = -f.cash[short]
+
+    def provision(spec) -> np.ndarray:
+        viable = worth > 0 if spec.viable_only else np.ones(short.size, dtype=bool)
+        room = np.maximum(spec.extra_leverage * np.maximum(worth, 0.0) - f.guaranteed[short], 0.0)
+        return np.where(viable, spec.provision_rate * np.minimum(need, room), 0.0)
+
+    offer, source = policy.best_offers(model, "credit_guarantee", short, provision)
+    provided = policy.fund(model, short, offer, source)
+    lent = provided > 0
+    rows, source = short[lent], source[lent]
+    rate = np.array([model.instruments[k].spec.provision_rate for k in source])
+    cover = np.array([model.instruments[k].spec.coverage for k in source])
+    loan = provided[lent] / rate
+    f.cash[rows] += loan
+    f.debt[rows] += loan
+    f.guaranteed[rows] += loan
+    f.guarantee_cover[rows] = cover
+
+
+def record_defaults(model, mask: np.ndarray) -> None:
+    """Guarantee funds repay their share of the guaranteed debt of firms that exit."""
+    f = model.firms
+    model.guarantee_losses += float((f.guaranteed[mask] * f.guarantee_cover[mask]).sum())
+
+
 def settle(model) -> None:
     """Close the quarter: profit, cash, borrowing, repayment, dividends, insolvency."""
     f, p = model.firms, model.params
@@ -81,10 +122,12 @@ def settle(model) -> None:
     borrow = np.minimum(np.maximum(-f.cash, 0.0), credit_headroom(model))
     f.cash[:] += borrow
     f.debt[:] += borrow
+    guaranteed_loans(model)
 
     buffer = p.cash_buffer * (model.wage * f.employees + p.material_cost * f.output + p.fixed_cost)
     excess = np.maximum(f.cash - buffer, 0.0)
     repay = np.minimum(excess, f.debt)
+    f.guaranteed[:] *= np.where(f.debt > 0, 1.0 - repay / np.maximum(f.debt, 1e-300), 0.0)  # repaid pro rata
     f.cash[:] -= repay
     f.debt[:] -= repay
     f.cash[:] -= p.payout_rate * (excess - repay)

@@ -1,5 +1,8 @@
 """Innovation and imitation, after the two-step search of Dosi, Fagiolo & Roventini (2010).
 
+University collaborations (sim/universities.py) raise the efficiency of
+innovation; training (sim/training.py) raises that of imitation.
+
 A firm spends a share of revenue on R&D, split between innovation and
 imitation. Innovation succeeds with probability 1 - exp(-zeta RD / L), RD / L
 being R&D per worker, and then
@@ -11,6 +14,19 @@ and closes part of the gap to a random firm of the same niche, if better.
 from __future__ import annotations
 
 import numpy as np
+
+
+def knowhow_value(model, quality_gain: float, quarters: int) -> np.ndarray:
+    """What each firm expects a know-how programme to be worth (EUR thousand).
+
+    A log-quality gain g raises a firm's home sales by about bq g / (1 - alpha)
+    in logs (sim/competition.py); the firm values that extra margin over the
+    same horizon it uses for market entry.
+    """
+    f, p = model.firms, model.params
+    gain = p.markets["italy"].quality_weight * quality_gain * quarters / (1.0 - p.reach_elasticity)
+    margin = f.markup / (1.0 + f.markup)
+    return gain * margin * f.revenue * p.entry_horizon
 
 
 def random_peer(niche: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -41,12 +57,16 @@ def innovate(model) -> None:
     rd_in = p.innovation_share * per_worker
     rd_im = per_worker - rd_in
 
+    # University partners raise the yield of R&D; training raises absorptive capacity.
+    step = model.steps
+    efficiency = p.innovation_efficiency * np.where(f.collab_until >= step, 1.0 + p.collaboration_boost, 1.0)
+    absorptive = np.where(f.training_until >= step, 1.0 + p.training_absorptive_boost, 1.0)
     for field, budget in (("productivity", p.process_share * rd_in), ("quality", (1 - p.process_share) * rd_in)):
-        success = np.nonzero(rng.random(n) < 1.0 - np.exp(-p.innovation_efficiency * budget))[0]
+        success = np.nonzero(rng.random(n) < 1.0 - np.exp(-efficiency * budget))[0]
         gain = np.maximum(_draws(p, rng, success.size), 0.0)
         getattr(f, field)[success] *= np.exp(gain)
 
-    imitate = rng.random(n) < 1.0 - np.exp(-p.imitation_efficiency * rd_im)
+    imitate = rng.random(n) < 1.0 - np.exp(-p.imitation_efficiency * absorptive * rd_im)
     peer = random_peer(f.niche, model.streams["imitation"])
     for field in ("productivity", "quality"):
         values = getattr(f, field)

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import finance
+from sim import finance, policy
 from sim.competition import attractiveness, target_shares, update_rival_share
-from sim.world import DOMESTIC
+from sim.world import DOMESTIC, MARKETS, N_NICHES
 
 
 def discount_weights(horizon: int, rate: float, speed: float) -> tuple[float, float]:
@@ -102,14 +102,102 @@ def review_markets(model) -> None:
     value = entry_values(model, revenue * noise, reviewing)
     value[f.served[reviewing] | left[reviewing]] = -np.inf  # no re-entry in the quarter of exit
     value[:, DOMESTIC] = -np.inf
-    best = np.argmax(value, axis=1)
-    chosen = value[np.arange(reviewing.size), best] > 0
-    rows, best, revenue = reviewing[chosen], best[chosen], revenue[chosen, best[chosen]]
+
+    # Firms apply for entry support when it makes entry pay (sim/policy.py).
+    offer, source = entry_offers(model, reviewing)
+    best = np.argmax(value + offer, axis=1)
+    pick = np.arange(reviewing.size)
+    chosen = value[pick, best] + offer[pick, best] > 0
+    rows, best = reviewing[chosen], best[chosen]
+    sel = pick[chosen]
+    own_value, offer, source, gain = value[sel, best], offer[sel, best], source[sel, best], revenue[sel, best]
     cost = p.market_array("entry_cost")[best]
-    affordable = finance.spendable(model)[rows] >= cost  # the sunk cost lowers net worth and credit
-    rows, best, cost, revenue = rows[affordable], best[affordable], cost[affordable], revenue[affordable]
-    model.quarter_costs["entry"] = np.bincount(rows, weights=cost, minlength=f.n)
-    niche = f.niche[rows].astype(np.intp)
-    start = p.customer_inertia_speed * revenue / model.markets.expenditure[best, niche]
+    spendable = finance.spendable(model)[rows]  # the sunk cost lowers net worth and credit
+    applies = (offer > 0) & (spendable >= cost - offer)
+    grant = np.zeros(rows.size)
+    grant[applies] = policy.fund(model, rows[applies], offer[applies], source[applies])
+    enters = (grant > 0) | ((own_value > 0) & (spendable >= cost))
+    entered = rows[enters]
+    model.quarter_costs["entry"] = np.bincount(entered, weights=cost[enters] - grant[enters], minlength=f.n)
+    _enter(model, entered, best[enters], initial_share(model, entered, best[enters], gain[enters]))
+
+    alone = ~np.isin(reviewing, entered)
+    form_consortia(model, reviewing[alone], value[alone], revenue[alone])
+
+
+def initial_share(model, rows: np.ndarray, markets: np.ndarray, revenue: np.ndarray) -> np.ndarray:
+    """An entrant starts with one quarter of customer inertia toward the revenue it expects."""
+    p, mk = model.params, model.markets
+    niche = model.firms.niche[rows].astype(np.intp)
     tau = p.market_array("trade_cost")
-    _enter(model, rows, best, start * (1 + tau[best]) * model.markets.price_factor[best])
+    return p.customer_inertia_speed * revenue * (1 + tau[markets]) * mk.price_factor[markets] / mk.expenditure[markets, niche]
+
+
+def entry_offers(model, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Best EU-programme co-funding each firm could get for each market, and its instrument (-1: none)."""
+    p = model.params
+    offer = np.zeros((rows.size, len(MARKETS)))
+    source = np.full((rows.size, len(MARKETS)), -1)
+    if not policy.active(model, "eu_internationalisation"):
+        return offer, source
+    entry, presence = p.market_array("entry_cost"), p.market_array("presence_cost")
+    for m, market in enumerate(MARKETS[1:], start=1):
+
+        def amount(spec, m=m, market=market):
+            covered = market in spec.markets
+            return np.full(rows.size, covered * (spec.entry_cost_share * entry[m] + spec.presence_cost_share * presence[m] * spec.presence_quarters))
+
+        offer[:, m], source[:, m] = policy.best_offers(model, "eu_internationalisation", rows, amount)
+    return offer, source
+
+
+def form_consortia(model, rows: np.ndarray, value: np.ndarray, revenue: np.ndarray) -> None:
+    """Small firms that would not enter alone enter together, sharing the sunk cost.
+
+    Under an active export_consortia policy, firms of the same province and
+    niche that find a market worth entering at a member's cost (a share
+    ``consortium_entry_share`` of the sunk cost plus a coordination cost, net of
+    the subsidy) form groups of ``consortium_size``; incomplete groups do not
+    form and give back their grants.
+    """
+    f, p = model.firms, model.params
+    model.consortia_formed = 0
+    entry = p.market_array("entry_cost")
+    member_cost = p.consortium_entry_share * entry + p.consortium_coordination_cost
+    for instrument in model.instruments:
+        spec = instrument.spec
+        if spec.instrument != "export_consortia" or not spec.active(model.steps) or rows.size == 0:
+            continue
+        allowed = np.isin(MARKETS, spec.markets)
+        member_value = np.where(allowed[None, :], value + entry[None, :] - member_cost[None, :], -np.inf)
+        cap = policy.room(model, instrument, rows)[:, None]
+        offer = np.where(policy.eligible(model, instrument, rows)[:, None], np.minimum(spec.subsidy_share * member_cost[None, :], cap), 0.0)
+        best = np.argmax(member_value + offer, axis=1)
+        pick = np.arange(rows.size)
+        total = member_value[pick, best] + offer[pick, best]
+        net = member_cost[best] - offer[pick, best]
+        keen = (offer[pick, best] > 0) & (total > 0) & (finance.spendable(model)[rows] >= net)
+        members, market, grant_asked = rows[keen], best[keen], offer[pick, best][keen]
+        member_revenue = revenue[pick[keen], market]
+        # Groups of consortium_size within each (province, niche, market).
+        key = (f.province[members].astype(np.intp) * N_NICHES + f.niche[members]) * len(MARKETS) + market
+        order = np.lexsort((-total[keen], key))
+        key_sorted = key[order]
+        first = np.r_[0, np.nonzero(np.diff(key_sorted))[0] + 1]
+        rank = np.arange(order.size) - np.repeat(first, np.diff(np.r_[first, order.size]))
+        group = np.empty(order.size, dtype=np.int64)
+        group[order] = key_sorted * 10_000_000 + rank // p.consortium_size
+        sizes = np.unique(group, return_inverse=True, return_counts=True)
+        complete = sizes[2][sizes[1]] == p.consortium_size
+        grant = np.zeros(members.size)
+        grant[complete] = policy.allocate(model, instrument, members[complete], grant_asked[complete])
+        funded_groups = np.unique(group[complete & (grant > 0)])
+        all_funded = np.isin(group, funded_groups) & complete
+        unfunded_groups = np.unique(group[complete & (grant <= 0)])
+        all_funded &= ~np.isin(group, unfunded_groups)
+        refund = complete & (grant > 0) & ~all_funded
+        policy.refund(model, instrument, members[refund], grant[refund])
+        joined = members[all_funded]
+        model.quarter_costs["entry"][joined] += member_cost[market[all_funded]] - grant[all_funded]
+        _enter(model, joined, market[all_funded], initial_share(model, joined, market[all_funded], member_revenue[all_funded]))
+        model.consortia_formed += int(np.unique(group[all_funded]).size)

@@ -8,7 +8,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim import competition, demand, demography, employment, finance, innovation, internationalisation, shocks
+from sim import competition, demand, demography, employment, finance, innovation, internationalisation, policy, shocks, training, universities
 from sim.initial import initialise
 from sim.observe import Observer
 from sim.params import Params, build_params, load_scenario
@@ -16,7 +16,7 @@ from sim.state import FirmTable
 
 #: One random stream per stochastic process, spawned from ``model.rng``, so that
 #: a change in one process does not shift the draws of the others.
-STREAMS = ("population", "demand", "matches", "rivals", "innovation", "imitation", "internationalisation", "demography")
+STREAMS = ("population", "demand", "matches", "rivals", "innovation", "imitation", "internationalisation", "demography", "policy", "universities", "training")
 
 
 class DistrictModel(mesa.Model):
@@ -39,6 +39,8 @@ class DistrictModel(mesa.Model):
         self.wage = self.params.wage
         self._begin_quarter()
         initialise(self)
+        policy.setup(self)
+        universities.setup(self)
         self._begin_quarter()
         self.observer = Observer(self)
         self.running = True
@@ -51,11 +53,14 @@ class DistrictModel(mesa.Model):
     def step(self) -> None:
         """One quarter."""
         self._begin_quarter()
+        policy.begin_quarter(self)
         shocks.apply(self)
         demand.evolve(self)
         employment.update_wage(self)
         competition.clear_markets(self)
         finance.book_production_costs(self)
+        universities.collaborate(self)
+        training.train(self)
         innovation.innovate(self)
         internationalisation.review_markets(self)
         employment.adjust(self)

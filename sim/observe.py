@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.finance import net_worth
+from sim.policy import INSTRUMENT_TYPES
 from sim.world import FOREIGN_MARKETS, MARKETS, N_MARKETS, N_NICHES, NICHES, PROVINCES
 
 MODEL_COLUMNS: tuple[str, ...] = (
@@ -40,6 +41,12 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "n_exits",
     "profits",
     "debt",
+    "policy_spending",
+    *(f"spending_{kind}" for kind in INSTRUMENT_TYPES),
+    "guarantee_losses",
+    "n_collaborations",
+    "n_training",
+    "consortia_formed",
 )
 
 # Bit patterns of served markets -> names, for the panel's ``markets`` column.
@@ -125,6 +132,12 @@ def indicators(model, n_entries: int, n_exits: int, exiting_flows: dict[str, np.
         "n_exits": n_exits,
         "profits": profits,
         "debt": float(f.debt.sum()),
+        "policy_spending": float(model.policy_spending.sum()),
+        **{f"spending_{kind}": float(model.policy_spending[i]) for i, kind in enumerate(INSTRUMENT_TYPES)},
+        "guarantee_losses": float(model.guarantee_losses),
+        "n_collaborations": int((f.collab_until >= t).sum()),
+        "n_training": int((f.training_until >= t).sum()),
+        "consortia_formed": int(model.consortia_formed),
     }
     return row
 
@@ -176,6 +189,10 @@ class Observer:
             "debt": f.debt[mask].copy(),
             "net_worth": net_worth(model, mask),
             "entered_step": f.entered_step[mask].copy(),
+            "university_link": f.collab_until[mask] >= model.steps,
+            "training": f.training_until[mask] >= model.steps,
+            "policy_support": f.support[mask].sum(axis=1),
+            **{f"support_{kind}": f.support[mask][:, i].copy() for i, kind in enumerate(INSTRUMENT_TYPES)},
             "exited": np.full(n, exited),
         }
 
@@ -221,5 +238,9 @@ class Observer:
             "markets": np.zeros(0, np.int64),
             **{name: np.zeros(0) for name in ("productivity", "quality", "price", "markup", "profit", "cash", "debt", "net_worth")},
             "entered_step": np.zeros(0, np.int32),
+            "university_link": np.zeros(0, bool),
+            "training": np.zeros(0, bool),
+            "policy_support": np.zeros(0),
+            **{f"support_{kind}": np.zeros(0) for kind in INSTRUMENT_TYPES},
             "exited": np.zeros(0, bool),
         }

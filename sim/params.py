@@ -149,6 +149,22 @@ class Params(BaseModel):
     entry_attention: float = _p(0.25, "1/quarter", "probability that a firm reviews its markets in a quarter", ge=0, le=1)
     market_exit_patience: int = _p(4, "quarters", "consecutive loss-making quarters before leaving a market", ge=1, le=400)
 
+    # --- know-how: universities, training, consortia -------------------------
+    university_capacity: float = _p(100.0, "collaborations/year per 1,000 firms", "new collaborations the region's universities can take a year", ge=0, le=1000)
+    collaboration_fee: float = _p(40.0, "EUR thousand", "what a firm pays for a collaboration", ge=0, le=1e5)
+    collaboration_quarters: int = _p(4, "quarters", "length of a collaboration", ge=1, le=100)
+    collaboration_boost: float = _p(1.0, "-", "relative increase of innovation efficiency during a collaboration", ge=0, le=100)
+    collaboration_quality_gain: float = _p(0.005, "log points/quarter", "quality gained every quarter of a collaboration", ge=0, le=1)
+    collaboration_attention: float = _p(0.05, "1/quarter", "probability that a firm considers a collaboration in a quarter", ge=0, le=1)
+    training_cost_per_worker: float = _p(3.0, "EUR thousand/worker", "cost of a training programme per employee", ge=0, le=1e4)
+    training_quarters: int = _p(4, "quarters", "length of a training programme", ge=1, le=100)
+    training_quality_gain: float = _p(0.002, "log points/quarter", "quality gained every quarter of training", ge=0, le=1)
+    training_absorptive_boost: float = _p(1.0, "-", "relative increase of imitation efficiency during training", ge=0, le=100)
+    training_attention: float = _p(0.1, "1/quarter", "probability that a firm considers training in a quarter", ge=0, le=1)
+    consortium_size: int = _p(4, "firms", "members of an export consortium", ge=2, le=100)
+    consortium_entry_share: float = _p(0.4, "share of the sunk cost", "what each consortium member pays of a market's sunk entry cost", ge=0, le=1)
+    consortium_coordination_cost: float = _p(25.0, "EUR thousand", "each member's cost of organising the consortium", ge=0, le=1e5)
+
     # --- finance ------------------------------------------------------------
     interest_rate: float = _p(0.01, "1/quarter", "interest on bank debt", ge=0, le=1)
     leverage_max: float = _p(1.0, "debt / net worth", "banks lend up to this multiple of net worth", ge=0, le=100)
@@ -175,6 +191,7 @@ class Params(BaseModel):
     entrant_productivity_sd: float = _p(0.35, "log s.d.", "dispersion of entrants' productivity", ge=0, le=3)
 
     # --- policies and shocks (sim/specs.py; docs/scenarios.md) -------------------
+    budget_reference_firms: int = _p(35_000, "firms", "budgets in scenario files are for a district of this many firms; runs with n_firms scale them by n_firms / this", ge=1, le=10_000_000)
     policies: dict[str, PolicySpec] = Field(default_factory=dict, description="policy instruments by name")
     pools: dict[str, PoolSpec] = Field(default_factory=dict, description="budgets shared by several policies")
     shocks: dict[str, ShockSpec] = Field(default_factory=dict, description="shocks by name")

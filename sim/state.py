@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.specs import INSTRUMENTS
 from sim.world import N_MARKETS
+
+N_INSTRUMENTS = len(INSTRUMENTS)
 
 #: name -> (dtype, trailing shape). Documented in docs/ODD.md, section 2.
 FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
@@ -40,6 +43,13 @@ FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "market_entered": (np.int32, (N_MARKETS,)),  # step the firm last entered each market (-1: never)
     "loss_quarters": (np.int16, (N_MARKETS,)),  # consecutive loss-making quarters in each market
     "exiting": (np.bool_, ()),  # flagged for exit at the end of this step
+    "guaranteed": (np.float64, ()),  # part of the debt guaranteed by a policy fund
+    "guarantee_cover": (np.float64, ()),  # share of the guaranteed debt the fund repays on default
+    "collab_until": (np.int32, ()),  # last step of the current university collaboration (0: none)
+    "university": (np.int8, ()),  # index of the partner university (-1: none)
+    "training_until": (np.int32, ()),  # last step of the current training programme (0: none)
+    "support": (np.float64, (N_INSTRUMENTS,)),  # policy support received so far, by instrument type
+    "support_year": (np.float64, (N_INSTRUMENTS,)),  # policy support received this calendar year
 }
 
 
@@ -81,6 +91,8 @@ class FirmTable:
         for name, value in values.items():
             self._data[name][rows] = value
         self.market_entered[rows] = np.where(self.served[rows], self.market_entered[rows], -1)
+        if "university" not in values:
+            self.university[rows] = -1
         ids = self.firm_id[rows]
         if ids.size and ids.max() >= self.row_of.size:
             grown = np.full(max(ids.max() + 1, 2 * self.row_of.size), -1, dtype=np.int64)

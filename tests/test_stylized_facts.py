@@ -79,6 +79,8 @@ def test_aggregates_neither_explode_nor_collapse(runs):
     for m in _each(runs, lambda model, panel, burn: validation.stability(model, burn)):
         for name in ("n_firms", "employment", "sales"):
             assert 0.7 < m[name] < 1.6, (name, m[name])
-        assert 0.3 < m["export_share"] < 0.65
+        # foreign markets grow faster than Italy, so the export share trends up
+        # (0.42 at the start, ~0.57 after 15 years); an explosion would pass 0.7
+        assert 0.3 < m["export_share"] < 0.7
     shares = np.array([model.export_share.iloc[-1] for model, _, _ in runs])
     assert shares.std() < 0.1
