@@ -2,7 +2,8 @@
 
 Net worth is capital (capital_per_worker x employees) plus cash minus debt.
 Banks lend up to ``leverage_max`` times net worth (less in a credit crunch,
-see sim/shocks.py). A firm whose cash stays
+see sim/shocks.py) and call in a share ``credit_recall`` of any debt above
+that limit each quarter. A firm whose cash stays
 negative after borrowing up to its limit, or whose net worth turns
 negative, is insolvent and exits. Cash above a buffer repays debt first;
 part of what remains is paid out.
@@ -87,11 +88,14 @@ def guaranteed_loans(model) -> None:
         return
     worth = net_worth(model, short)
     need = -f.cash[short]
+    # Viable: solvent, and average recent losses (if any) small relative to
+    # sales; the shortfall is one of liquidity, not of a failing business.
+    loss_rate = -f.profit_trend[short] / np.maximum(f.revenue[short], 1e-9)
 
     def provision(spec) -> np.ndarray:
-        viable = worth > 0 if spec.viable_only else np.ones(short.size, dtype=bool)
+        viable_ok = (worth > 0) & (loss_rate <= spec.max_loss_rate)
         room = np.maximum(spec.extra_leverage * np.maximum(worth, 0.0) - f.guaranteed[short], 0.0)
-        return np.where(viable, spec.provision_rate * np.minimum(need, room), 0.0)
+        return np.where(viable_ok, spec.provision_rate * np.minimum(need, room), 0.0)
 
     offer, source = policy.best_offers(model, "credit_guarantee", short, provision)
     provided = policy.fund(model, short, offer, source)
@@ -117,7 +121,14 @@ def settle(model) -> None:
     f, p = model.firms, model.params
     f.costs[:] = booked_costs(model)
     f.profit[:] = f.revenue - f.costs
+    f.profit_trend[:] = 0.75 * f.profit_trend + 0.25 * f.profit
     f.cash[:] += f.profit - model.quarter_investment
+
+    # Banks do not renew credit above the limit: a share of the excess is called in.
+    limit = model.leverage * np.maximum(net_worth(model), 0.0)
+    recall = p.credit_recall * np.maximum(f.debt - limit, 0.0)
+    f.cash[:] -= recall
+    f.debt[:] -= recall
 
     borrow = np.minimum(np.maximum(-f.cash, 0.0), credit_headroom(model))
     f.cash[:] += borrow

@@ -18,6 +18,8 @@ from sim.finance import net_worth
 from sim.policy import INSTRUMENT_TYPES
 from sim.world import FOREIGN_MARKETS, MARKETS, N_MARKETS, N_NICHES, NICHES, PROVINCES
 
+GUARANTEE = INSTRUMENT_TYPES.index("credit_guarantee")
+
 MODEL_COLUMNS: tuple[str, ...] = (
     "step",
     "year",
@@ -44,6 +46,7 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "policy_spending",
     *(f"spending_{kind}" for kind in INSTRUMENT_TYPES),
     "guarantee_losses",
+    "policy_cost",
     "n_collaborations",
     "n_training",
     "consortia_formed",
@@ -135,6 +138,8 @@ def indicators(model, n_entries: int, n_exits: int, exiting_flows: dict[str, np.
         "policy_spending": float(model.policy_spending.sum()),
         **{f"spending_{kind}": float(model.policy_spending[i]) for i, kind in enumerate(INSTRUMENT_TYPES)},
         "guarantee_losses": float(model.guarantee_losses),
+        # fiscal cost: grants, plus what guarantee funds pay out (their provisions are only reserved)
+        "policy_cost": float(model.policy_spending.sum() - model.policy_spending[GUARANTEE] + model.guarantee_losses),
         "n_collaborations": int((f.collab_until >= t).sum()),
         "n_training": int((f.training_until >= t).sum()),
         "consortia_formed": int(model.consortia_formed),

@@ -168,6 +168,7 @@ class Params(BaseModel):
     # --- finance ------------------------------------------------------------
     interest_rate: float = _p(0.01, "1/quarter", "interest on bank debt", ge=0, le=1)
     leverage_max: float = _p(1.0, "debt / net worth", "banks lend up to this multiple of net worth", ge=0, le=100)
+    credit_recall: float = _p(0.25, "1/quarter", "share of debt above the credit limit that banks call in each quarter", ge=0, le=1)
     cash_buffer: float = _p(0.5, "quarters of costs", "cash a firm keeps before repaying debt or paying dividends", ge=0, le=100)
     payout_rate: float = _p(0.5, "share", "share of excess cash paid out as dividends", ge=0, le=1)
     initial_cash: float = _p(0.5, "quarters of sales", "initial cash holdings", ge=0, le=100)
@@ -191,7 +192,9 @@ class Params(BaseModel):
     entrant_productivity_sd: float = _p(0.35, "log s.d.", "dispersion of entrants' productivity", ge=0, le=3)
 
     # --- policies and shocks (sim/specs.py; docs/scenarios.md) -------------------
-    budget_reference_firms: int = _p(35_000, "firms", "budgets in scenario files are for a district of this many firms; runs with n_firms scale them by n_firms / this", ge=1, le=10_000_000)
+    budget_reference_firms: int = _p(
+        35_000, "firms", "scenario budgets are for a district of this many firms; a run scales them by n_firms / this", ge=1, le=10_000_000
+    )
     policies: dict[str, PolicySpec] = Field(default_factory=dict, description="policy instruments by name")
     pools: dict[str, PoolSpec] = Field(default_factory=dict, description="budgets shared by several policies")
     shocks: dict[str, ShockSpec] = Field(default_factory=dict, description="shocks by name")

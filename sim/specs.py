@@ -98,7 +98,7 @@ class CreditGuarantee(_Policy):
     extra_leverage: float = Field(0.5, ge=0, le=100, description="guaranteed credit on top of the bank limit, as a multiple of net worth")
     coverage: float = Field(0.8, ge=0, le=1, description="share of a defaulted guaranteed loan the fund repays to the bank")
     provision_rate: float = Field(0.15, gt=0, le=1, description="budget set aside per euro of new guaranteed lending (the fund's cost)")
-    viable_only: bool = Field(True, description="only firms with positive net worth and profits in the last quarter qualify")
+    max_loss_rate: float = Field(0.05, ge=0, le=100, description="viability: solvent firms whose average recent losses are at most this share of sales")
 
 
 class TrainingSubsidy(_Policy):
