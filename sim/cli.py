@@ -1,4 +1,8 @@
-"""Command line: ``distretto run [SCENARIO] --seed N --steps T --firms N --out DIR``.
+"""Command line: ``distretto run | scenarios | show``.
+
+``distretto run [SCENARIO] --seed N --steps T --firms N --out DIR`` runs one
+simulation; ``distretto scenarios`` lists the library; ``distretto show
+SCENARIO`` prints its fully resolved parameters.
 
 Bad input gets one line on stderr naming the problem, and exit status 2,
 before anything is run or written.
@@ -10,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.params import ScenarioError, load_scenario
+from sim.params import Params, ScenarioError, build_params, load_scenario
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,44 +53,101 @@ def _parse_value(text: str):
         return text
 
 
+def load_scenario_from(params: Params, overrides: dict) -> Params:
+    """Apply overrides to already resolved parameters."""
+    from sim.params import _deep_merge
+
+    return build_params(_deep_merge(params.model_dump(), overrides), source="override")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="distretto", description="Agent-based model of Emilia-Romagna's advanced mechanics industry.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run one simulation and write model.parquet, firms.parquet, manifest.json")
-    run.add_argument("scenario", nargs="?", default="baseline", help="scenario name in scenarios/ or path to a .toml file (default: baseline)")
-    run.add_argument("--seed", type=_count("--seed", 0), default=1, help="random seed (default 1)")
+    run.add_argument("scenario", nargs="?", default=None, help="scenario name in scenarios/ or path to a .toml file (default: baseline)")
+    run.add_argument("--from-manifest", type=Path, default=None, metavar="MANIFEST", help="rerun exactly the run a manifest.json describes (scenario, parameters, seed, steps)")
+    run.add_argument("--seed", type=_count("--seed", 0), default=None, help="random seed (default 1)")
     run.add_argument("--steps", type=_count("--steps", 1), default=None, help="quarters to simulate (default: the scenario's)")
     run.add_argument("--firms", type=_count("--firms", 1), default=None, help="initial number of firms (default: the scenario's)")
     run.add_argument("--out", type=Path, default=None, help="output folder (default: results/<scenario>_seed<N>_<firms>f_<steps>q)")
     run.add_argument("--set", type=_assignment, action="append", default=[], metavar="KEY=VALUE", help="override a parameter, e.g. --set entry_rate=0.03 (repeatable)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sub.add_parser("scenarios", help="list the scenario library with a line on each")
+    show = sub.add_parser("show", help="print a scenario's fully resolved parameters (after extends) as TOML")
+    show.add_argument("scenario", help="scenario name in scenarios/ or path to a .toml file")
+    show.add_argument("--set", type=_assignment, action="append", default=[], metavar="KEY=VALUE", help="override a parameter first")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "run":
-        return _run(args)
-    return 2  # pragma: no cover - argparse requires a command
+    commands = {"run": _run, "scenarios": _scenarios, "show": _show}
+    try:
+        return commands[args.command](args)
+    except ScenarioError as exc:
+        print(f"distretto {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _overrides(assignments: list[tuple[str, str]]) -> dict:
+    """``--set a.b=1`` pairs as a nested mapping of TOML-parsed values."""
+    out: dict = {}
+    for key, value in assignments:
+        node = out
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ScenarioError(f"--set {key}: {part} is not a table")
+        node[leaf] = _parse_value(value)
+    return out
+
+
+def _scenarios(args: argparse.Namespace) -> int:
+    from sim.params import SCENARIO_DIR
+
+    paths = sorted(SCENARIO_DIR.glob("*.toml"))
+    width = max(len(p.stem) for p in paths)
+    for path in paths:
+        params = load_scenario(path)
+        print(f"{path.stem:<{width}}  {params.description}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from sim.params import resolve_scenario_path, to_toml
+
+    params = load_scenario(args.scenario, **_overrides(args.set))
+    header = f"Fully resolved scenario {params.name!r} from {resolve_scenario_path(args.scenario)}"
+    if args.set:
+        header += "\nwith " + ", ".join(f"{k}={v}" for k, v in args.set)
+    print(to_toml(params, header), end="")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sim.run import check_output_dir, default_out_dir, run
+    from sim.run import check_output_dir, default_out_dir, params_from_manifest, run
 
-    overrides = {key: _parse_value(value) for key, value in args.set}
+    overrides = _overrides(args.set)
     if args.firms is not None:
         overrides["n_firms"] = args.firms
     if args.steps is not None:
         overrides["steps"] = args.steps
-    try:
-        params = load_scenario(args.scenario, **overrides)
-        out = args.out or default_out_dir(params, args.seed, params.steps)
-        check_output_dir(Path(out))
-    except ScenarioError as exc:
-        print(f"distretto run: error: {exc}", file=sys.stderr)
-        return 2
-    paths = run(params, args.seed, Path(out), progress=not args.quiet)
+    if args.from_manifest is not None:
+        if args.scenario is not None:
+            raise ScenarioError("give either a SCENARIO or --from-manifest, not both")
+        params, seed = params_from_manifest(args.from_manifest)
+        if overrides:
+            params = load_scenario_from(params, overrides)
+        seed = seed if args.seed is None else args.seed
+    else:
+        params = load_scenario(args.scenario or "baseline", **overrides)
+        seed = 1 if args.seed is None else args.seed
+    out = args.out or default_out_dir(params, seed, params.steps)
+    check_output_dir(Path(out))
+    paths = run(params, seed, Path(out), progress=not args.quiet)
     print(f"wrote {paths['model'].parent}/ (model.parquet, firms.parquet, manifest.json)")
     return 0
 

@@ -192,9 +192,7 @@ class Params(BaseModel):
     entrant_productivity_sd: float = _p(0.35, "log s.d.", "dispersion of entrants' productivity", ge=0, le=3)
 
     # --- policies and shocks (sim/specs.py; docs/scenarios.md) -------------------
-    budget_reference_firms: int = _p(
-        35_000, "firms", "scenario budgets are for a district of this many firms; a run scales them by n_firms / this", ge=1, le=10_000_000
-    )
+    budget_reference_firms: int = _p(35_000, "firms", "scenario budgets are for a district of this many firms; a run scales them by n_firms / this", ge=1, le=10_000_000)
     policies: dict[str, PolicySpec] = Field(default_factory=dict, description="policy instruments by name")
     pools: dict[str, PoolSpec] = Field(default_factory=dict, description="budgets shared by several policies")
     shocks: dict[str, ShockSpec] = Field(default_factory=dict, description="shocks by name")
@@ -355,6 +353,16 @@ def resolve_scenario_path(scenario: str | Path) -> Path:
     raise ScenarioError(f"unknown scenario {str(scenario)!r}{hint} (available: {', '.join(names)}, or a path to a .toml file)")
 
 
+BASELINE_HEADER = """Baseline: the district as it is, with no policy and no shock.
+Question: how does the region's advanced mechanics industry evolve under
+current conditions? Every other scenario is read against this one.
+
+Calibrated values (docs/ODD.md, section 7; docs/validation.md). Units: money
+in EUR thousand, time in quarters. Keys, units and allowed ranges are those of
+the schema in sim/params.py; tests/test_params.py checks that the two agree.
+Regenerate after changing a default: python -m sim.params > scenarios/baseline.toml"""
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
@@ -397,3 +405,7 @@ def load_scenario(scenario: str | Path = "baseline", **overrides: Any) -> Params
     if overrides:
         params = build_params(_deep_merge(params.model_dump(), overrides), source="override")
     return params
+
+
+if __name__ == "__main__":  # pragma: no cover - writes the baseline file from the schema
+    print(to_toml(Params(description="The calibrated district with no policy and no shock"), BASELINE_HEADER), end="")

@@ -117,6 +117,23 @@ def run(params: Params, seed: int, out: Path, steps: int | None = None, progress
     return write_outputs(model, out, manifest)
 
 
+def params_from_manifest(path: Path) -> tuple[Params, int]:
+    """The resolved parameters and seed a manifest.json records (steps are in the parameters)."""
+    from sim.params import build_params
+
+    try:
+        manifest = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ScenarioError(f"{path}: not a readable manifest.json ({exc})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("parameters"), dict) or not isinstance(manifest.get("seed"), int):
+        raise ScenarioError(f"{path}: a manifest needs 'parameters' (a table) and 'seed' (an integer)")
+    params = build_params(manifest["parameters"], source=f"{path}: parameters")
+    steps = manifest.get("steps", params.steps)
+    if not isinstance(steps, int) or steps < 1:
+        raise ScenarioError(f"{path}: steps must be an integer >= 1 (got {steps!r})")
+    return params.model_copy(update={"steps": steps}), manifest["seed"]
+
+
 def default_out_dir(params: Params, seed: int, steps: int) -> Path:
     """results/<scenario>_seed<seed>_<firms>f_<steps>q."""
     return Path("results") / f"{params.name}_seed{seed}_{params.n_firms}f_{steps}q"

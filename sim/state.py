@@ -89,6 +89,8 @@ class FirmTable:
         self._reserve(self.n + count)
         rows = slice(self.n, self.n + count)
         self.n += count
+        for name in FIELDS:  # slots freed by remove() still hold dead firms' values
+            self._data[name][rows] = 0
         for name, value in values.items():
             self._data[name][rows] = value
         self.market_entered[rows] = np.where(self.served[rows], self.market_entered[rows], -1)

@@ -124,3 +124,20 @@ def test_mesa_batch_run_works():
     assert frame["sales"].gt(0).all()
     # the two seeds give different districts
     assert frame.groupby("RunId")["employment"].first().nunique() == 4
+
+
+def test_new_rows_never_inherit_state_from_removed_firms():
+    from sim.state import FIELDS, FirmTable
+
+    table = FirmTable()
+    table.append(3, firm_id=np.array([1, 2, 3]))
+    for name, (dtype, shape) in FIELDS.items():
+        if name != "firm_id":
+            getattr(table, name)[:] = 7
+    table.remove(np.array([False, True, True]))
+    table.append(2, firm_id=np.array([4, 5]))
+    for name in FIELDS:
+        if name not in ("firm_id", "university", "market_entered"):
+            assert (getattr(table, name)[1:] == 0).all(), name
+    assert (table.university[1:] == -1).all() and (table.market_entered[1:] == -1).all()
+    assert table.row_of[4] == 1 and table.row_of[2] == -1

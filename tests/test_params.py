@@ -91,3 +91,16 @@ def test_to_toml_round_trips(tmp_path):
     path = tmp_path / "resolved.toml"
     path.write_text(to_toml(params, header="resolved"))
     assert load_scenario(path) == params.model_copy(update={"name": params.name})
+
+
+def test_baseline_file_states_every_parameter():
+    """The baseline file holds the calibrated values themselves, not just the defaults' names."""
+    import tomllib
+
+    from sim.params import SCENARIO_DIR, MarketParams
+
+    data = tomllib.loads((SCENARIO_DIR / "baseline.toml").read_text())
+    scalars = {name for name, value in Params().model_dump().items() if not isinstance(value, dict)}
+    assert scalars <= set(data), sorted(scalars - set(data))
+    for market in data["markets"].values():
+        assert set(MarketParams.model_fields) <= set(market)
