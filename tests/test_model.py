@@ -131,7 +131,7 @@ def test_new_rows_never_inherit_state_from_removed_firms():
 
     table = FirmTable()
     table.append(3, firm_id=np.array([1, 2, 3]))
-    for name, (dtype, shape) in FIELDS.items():
+    for name in FIELDS:
         if name != "firm_id":
             getattr(table, name)[:] = 7
     table.remove(np.array([False, True, True]))
