@@ -73,6 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", type=_assignment, action="append", default=[], metavar="KEY=VALUE", help="override a parameter, e.g. --set entry_rate=0.03 (repeatable)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    exp = sub.add_parser("experiment", help="run an experiment (compare, sweep or sensitivity) and build its report")
+    exp.add_argument("file", help="experiment name in experiments/ or path to a .toml file")
+    exp.add_argument("--out", type=Path, default=None, help="experiment folder (default: results/<experiment>); rerunning resumes it")
+    exp.add_argument("--executor", choices=("local", "serial", "dask"), default="local", help="local process pool (default), serial, or dask")
+    exp.add_argument("--workers", type=_count("--workers", 1), default=None, help="worker processes (default: all cores)")
+    exp.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler address (default: start a LocalCluster)")
+    exp.add_argument("--replications", type=_count("--replications", 1), default=None, help="override the file's replications")
+    exp.add_argument("--steps", type=_count("--steps", 1), default=None, help="override the file's steps")
+    exp.add_argument("--firms", type=_count("--firms", 1), default=None, help="override the file's number of firms")
+    exp.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep = sub.add_parser("report", help="(re)build an experiment's report from its stored results, without running anything")
+    rep.add_argument("folder", type=Path, help="the experiment folder")
+
     sub.add_parser("scenarios", help="list the scenario library with a line on each")
     show = sub.add_parser("show", help="print a scenario's fully resolved parameters (after extends) as TOML")
     show.add_argument("scenario", help="scenario name in scenarios/ or path to a .toml file")
@@ -83,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    commands = {"run": _run, "scenarios": _scenarios, "show": _show}
+    commands = {"run": _run, "scenarios": _scenarios, "show": _show, "experiment": _experiment, "report": _report}
     try:
         return commands[args.command](args)
     except ScenarioError as exc:
@@ -103,6 +116,36 @@ def _overrides(assignments: list[tuple[str, str]]) -> dict:
                 raise ScenarioError(f"--set {key}: {part} is not a table")
         node[leaf] = _parse_value(value)
     return out
+
+
+def _experiment(args: argparse.Namespace) -> int:
+    from sim.experiment import load_experiment
+    from sim.report import build_report
+    from sim.run import check_output_dir
+    from sim.runner import make_executor, run_experiment
+
+    experiment, path = load_experiment(args.file, replications=args.replications, steps=args.steps, n_firms=args.firms)
+    if args.scheduler and args.executor != "dask":
+        raise ScenarioError("--scheduler is for --executor dask")
+    out = args.out or Path("results") / experiment.name
+    check_output_dir(out)
+    try:
+        with make_executor(args.executor, args.workers, args.scheduler) as executor:
+            manifest = run_experiment(experiment, out, executor, source=str(path), progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished runs are kept in {out}/runs; run the same command again to resume", file=sys.stderr)
+        return 130
+    counts = manifest["counts"]
+    report = build_report(out)
+    print(f"{counts['done']} runs done, {counts['failed']} failed; report: {report}")
+    return 0 if counts["failed"] == 0 else 1
+
+
+def _report(args: argparse.Namespace) -> int:
+    from sim.report import build_report
+
+    print(f"report: {build_report(args.folder)}")
+    return 0
 
 
 def _scenarios(args: argparse.Namespace) -> int:

@@ -21,6 +21,11 @@ from sim.competition import attractiveness, target_shares, update_rival_share
 from sim.world import DOMESTIC, MARKETS, N_NICHES
 
 
+def entry_costs(model) -> np.ndarray:
+    """Sunk entry cost of each market (EUR thousand), times the scenario's ``entry_cost_scale``."""
+    return model.params.market_array("entry_cost") * model.params.entry_cost_scale
+
+
 def discount_weights(horizon: int, rate: float, speed: float) -> tuple[float, float]:
     """Present value of 1 per quarter, and of a flow ramping up as 1 - (1 - speed)^h."""
     h = np.arange(1, horizon + 1)
@@ -49,7 +54,7 @@ def entry_values(model, expected_revenue: np.ndarray, rows: np.ndarray | slice =
     p = model.params
     flat, ramp = discount_weights(p.entry_horizon, p.discount_rate, p.customer_inertia_speed)
     value = ramp * expected_revenue * margin(model)[rows, None] - flat * p.market_array("presence_cost")[None, :]
-    return value - p.market_array("entry_cost")[None, :]
+    return value - entry_costs(model)[None, :]
 
 
 def _enter(model, rows: np.ndarray, markets: np.ndarray, share: np.ndarray) -> None:
@@ -111,14 +116,16 @@ def review_markets(model) -> None:
     rows, best = reviewing[chosen], best[chosen]
     sel = pick[chosen]
     own_value, offer, source, gain = value[sel, best], offer[sel, best], source[sel, best], revenue[sel, best]
-    cost = p.market_array("entry_cost")[best]
+    cost = entry_costs(model)[best]
     spendable = finance.spendable(model)[rows]  # the sunk cost lowers net worth and credit
     applies = (offer > 0) & (spendable >= cost - offer)
     grant = np.zeros(rows.size)
     grant[applies] = policy.fund(model, rows[applies], offer[applies], source[applies])
     enters = (grant > 0) | ((own_value > 0) & (spendable >= cost))
     entered = rows[enters]
-    model.quarter_costs["entry"] = np.bincount(entered, weights=cost[enters] - grant[enters], minlength=f.n)
+    booked = np.zeros(f.n)
+    booked[entered] = cost[enters] - grant[enters]  # a firm enters at most one market a quarter
+    model.quarter_costs["entry"] = booked
     _enter(model, entered, best[enters], initial_share(model, entered, best[enters], gain[enters]))
 
     alone = ~np.isin(reviewing, entered)
@@ -140,7 +147,7 @@ def entry_offers(model, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     source = np.full((rows.size, len(MARKETS)), -1)
     if not policy.active(model, "eu_internationalisation"):
         return offer, source
-    entry, presence = p.market_array("entry_cost"), p.market_array("presence_cost")
+    entry, presence = entry_costs(model), p.market_array("presence_cost")
     for m, market in enumerate(MARKETS[1:], start=1):
 
         def amount(spec, m=m, market=market):
@@ -162,7 +169,7 @@ def form_consortia(model, rows: np.ndarray, value: np.ndarray, revenue: np.ndarr
     """
     f, p = model.firms, model.params
     model.consortia_formed = 0
-    entry = p.market_array("entry_cost")
+    entry = entry_costs(model)
     member_cost = p.consortium_entry_share * entry + p.consortium_coordination_cost
     for instrument in model.instruments:
         spec = instrument.spec

@@ -143,6 +143,7 @@ class Params(BaseModel):
     process_share: float = _p(0.5, "share", "share of innovation effort aimed at productivity (the rest at quality)", ge=0, le=1)
 
     # --- internationalisation ------------------------------------------------
+    entry_cost_scale: float = _p(1.0, "-", "multiplier of every market's sunk entry cost (a lever for sweeps)", ge=0, le=100)
     entry_horizon: int = _p(12, "quarters", "horizon over which entry profits are weighed against the sunk cost", ge=1, le=400)
     discount_rate: float = _p(0.02, "1/quarter", "rate at which firms discount future profits", ge=0, le=1)
     entry_noise: float = _p(0.25, "log s.d.", "error in a firm's estimate of foreign profits", ge=0, le=5)

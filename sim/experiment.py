@@ -1,0 +1,339 @@
+"""Experiment definitions: what to run (compare, sweep, sensitivity) and which outcomes to keep.
+
+An experiment file (TOML, in ``experiments/``) reads like the question it
+asks: scenarios to compare against a baseline, parameters to sweep, or
+uncertain parameters whose influence to measure, plus the outcomes and how
+each is summarised. ``load_experiment`` validates it as strictly as a
+scenario file (one line naming the file, the key and what is allowed) and
+``plan`` turns it into the list of runs, each with a run id derived from its
+scenario, parameters, seed and steps. Replication r of every scenario or
+design point uses seed ``seed + r`` (common random numbers).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim.observe import MODEL_COLUMNS
+from sim.params import Params, ScenarioError, _format_error, build_params, load_scenario
+
+EXPERIMENT_DIR = Path(__file__).resolve().parent.parent / "experiments"
+
+
+class Outcome(BaseModel):
+    """One model-level column and how a run is summarised by it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str = Field(..., description="a column of model.parquet (docs/outputs.md)")
+    summary: Literal["final", "mean_last", "cumulative"] = Field("mean_last", description="last value, mean of the last quarters, or sum over the last quarters")
+    quarters: int | None = Field(8, ge=1, le=100_000, description="quarters for mean_last and cumulative (empty: the whole run)")
+    description: str = ""
+
+    @field_validator("column")
+    @classmethod
+    def _column(cls, v: str) -> str:
+        if v not in MODEL_COLUMNS:
+            close = difflib.get_close_matches(v, MODEL_COLUMNS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(MODEL_COLUMNS)}"
+            raise ValueError(f"unknown column {v!r}{hint}")
+        return v
+
+    def summarise(self, series: np.ndarray) -> float:
+        """The summary of one run's series (one value per quarter)."""
+        window = series if self.quarters is None else series[-self.quarters :]
+        if self.summary == "final":
+            return float(series[-1])
+        if self.summary == "mean_last":
+            return float(np.mean(window))
+        return float(np.sum(window))
+
+
+class Range(BaseModel):
+    """Values of a swept or uncertain parameter: a list, or bounds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    values: list[float] | None = Field(None, description="explicit values (grid designs)")
+    low: float | None = None
+    high: float | None = None
+    levels: int = Field(5, ge=2, le=1000, description="grid points between low and high")
+
+    @model_validator(mode="after")
+    def _check(self) -> Range:
+        if self.values is not None:
+            if not self.values:
+                raise ValueError("values must not be empty")
+            if self.low is not None or self.high is not None:
+                raise ValueError("give values or low and high, not both")
+        elif self.low is None or self.high is None:
+            raise ValueError("give values, or low and high")
+        elif not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        return self
+
+    def grid(self) -> list[float]:
+        return list(self.values) if self.values is not None else list(np.linspace(self.low, self.high, self.levels))
+
+
+class _Experiment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = ""
+    description: str = Field("", description="the question the experiment answers")
+    replications: int = Field(10, ge=1, le=100_000, description="runs per scenario or design point (seeds seed, seed+1, ...)")
+    seed: int = Field(1, ge=0, le=2**62, description="seed of replication 0")
+    steps: int | None = Field(None, ge=1, le=2000, description="quarters per run (empty: the scenario's)")
+    n_firms: int | None = Field(None, ge=1, le=500_000, description="firms per run (empty: the scenario's)")
+    panels: bool = Field(False, description="also keep every run's firm panel (large)")
+    outcomes: dict[str, Outcome] = Field(..., min_length=1, description="outcomes by name")
+
+
+class Compare(_Experiment):
+    """Scenarios against a baseline, paired by replication."""
+
+    kind: Literal["compare"]
+    baseline: str = "baseline"
+    scenarios: list[str] = Field(..., min_length=1)
+    confidence: float = Field(0.95, gt=0, lt=1, description="confidence of the intervals (Bonferroni-adjusted over scenarios)")
+
+    @field_validator("scenarios")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("a scenario is listed twice")
+        return v
+
+
+class Sweep(_Experiment):
+    """Parameters varied over a design, each point replicated."""
+
+    kind: Literal["sweep"]
+    scenario: str = "baseline"
+    design: Literal["grid", "lhs", "random"] = "grid"
+    points: int = Field(20, ge=1, le=1_000_000, description="design points for lhs and random")
+    parameters: dict[str, Range] = Field(..., min_length=1)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Sweep:
+        if self.design != "grid":
+            for name, r in self.parameters.items():
+                if r.values is not None:
+                    raise ValueError(f"parameters.{name}: lhs and random designs need low and high, not values")
+        return self
+
+
+class Sensitivity(_Experiment):
+    """Global sensitivity analysis with SALib (Sobol or Morris)."""
+
+    kind: Literal["sensitivity"]
+    scenario: str = "baseline"
+    method: Literal["sobol", "morris"] = "sobol"
+    samples: int = Field(64, ge=2, le=1_000_000, description="base sample N: Sobol runs N(D+2) points, Morris N(D+1)")
+    levels: int = Field(4, ge=2, le=100, description="Morris grid levels")
+    replications: int = Field(1, ge=1, le=100_000)
+    confidence: float = Field(0.95, gt=0, lt=1, description="confidence of the indices' intervals (SALib bootstrap)")
+    parameters: dict[str, Range] = Field(..., min_length=2)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Sensitivity:
+        for name, r in self.parameters.items():
+            if r.values is not None:
+                raise ValueError(f"parameters.{name}: sensitivity needs low and high, not values")
+        if self.method == "sobol" and self.samples & (self.samples - 1):
+            raise ValueError(f"samples must be a power of 2 for Sobol designs (got {self.samples})")
+        return self
+
+
+Experiment = Annotated[Compare | Sweep | Sensitivity, Field(discriminator="kind")]
+
+
+class _File(BaseModel):
+    experiment: Experiment
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One simulation of an experiment; ``run_id`` is a hash of what determines its results."""
+
+    run_id: str
+    label: str  # scenario name (compare) or design point label
+    scenario: str
+    point: int  # design point (-1 for compare)
+    replication: int
+    seed: int
+    steps: int
+    panels: bool
+    params: dict[str, Any]
+
+
+def run_id(params: dict[str, Any], seed: int, steps: int, panels: bool) -> str:
+    """Stable id of a run: same parameters, seed, steps and panel choice, same id."""
+    text = json.dumps({"params": params, "seed": seed, "steps": steps, "panels": panels}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def resolve_experiment_path(name: str | Path) -> Path:
+    path = Path(name)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise ScenarioError(f"{name}: experiment file not found")
+        return path
+    candidate = EXPERIMENT_DIR / f"{name}.toml"
+    if candidate.is_file():
+        return candidate
+    names = sorted(p.stem for p in EXPERIMENT_DIR.glob("*.toml"))
+    close = difflib.get_close_matches(str(name), names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ScenarioError(f"unknown experiment {str(name)!r}{hint} (available: {', '.join(names)}, or a path to a .toml file)")
+
+
+def parse_experiment(data: dict[str, Any], source: str) -> Compare | Sweep | Sensitivity:
+    """Validate experiment data; errors are one line naming ``source`` and the key."""
+    if "kind" not in data:
+        raise ScenarioError(f"{source}: missing key 'kind'; allowed: compare, sweep, sensitivity")
+    try:
+        experiment = _File.model_validate({"experiment": data}).experiment
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        loc = tuple(first.get("loc", ()))[2:]  # drop ("experiment", kind)
+        if first["type"] == "union_tag_invalid":
+            raise ScenarioError(f"{source}: kind: unknown kind {data.get('kind')!r}; allowed: compare, sweep, sensitivity") from None
+        if first["type"] == "extra_forbidden":
+            model = {"compare": Compare, "sweep": Sweep, "sensitivity": Sensitivity}[data["kind"]]
+            allowed = list(model.model_fields) if len(loc) == 1 else (list(Outcome.model_fields) if loc[0] == "outcomes" else list(Range.model_fields))
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (allowed here: {', '.join(allowed)})"
+            raise ScenarioError(f"{source}: unknown key {'.'.join(map(str, loc))!r}{hint}") from None
+        raise ScenarioError(_format_error({**first, "loc": loc}, source)) from None
+    _check_references(experiment, source)
+    return experiment
+
+
+def _check_references(experiment: Compare | Sweep | Sensitivity, source: str) -> None:
+    """Scenarios must load; swept parameters must be numeric parameters of the scenario."""
+    names = [experiment.baseline, *experiment.scenarios] if isinstance(experiment, Compare) else [experiment.scenario]
+    for name in names:
+        try:
+            load_scenario(name)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{source}: scenario {name!r}: {exc}") from None
+    if isinstance(experiment, Compare):
+        return
+    base = load_scenario(experiment.scenario).model_dump()
+    for dotted, rng in experiment.parameters.items():
+        node: Any = base
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                hint = "use names like 'entry_rate' or 'markets.china.entry_cost'"
+                raise ScenarioError(f"{source}: parameters.{dotted}: not a parameter of scenario {experiment.scenario!r} ({hint})")
+            node = node[part]
+        if isinstance(node, bool) or not isinstance(node, int | float):
+            raise ScenarioError(f"{source}: parameters.{dotted}: only numeric parameters can be varied (it is {type(node).__name__})")
+        for value in rng.grid() if rng.values is not None else (rng.low, rng.high):
+            _with(load_scenario(experiment.scenario), {dotted: value}, f"{source}: parameters.{dotted}")
+
+
+def load_experiment(name: str | Path, **overrides: Any) -> tuple[Compare | Sweep | Sensitivity, Path]:
+    """Read, apply command-line overrides (replications, steps, n_firms), validate."""
+    path = resolve_experiment_path(name)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc}") from None
+    data.setdefault("name", path.stem)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return parse_experiment(data, str(path)), path
+
+
+def _with(params: Params, values: dict[str, float], source: str = "design") -> Params:
+    """``params`` with dotted-name values set (integers kept integers), validated."""
+    data = params.model_dump()
+    for dotted, value in values.items():
+        node = data
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node[part]
+        node[leaf] = int(round(value)) if isinstance(node[leaf], int) and not isinstance(node[leaf], bool) else float(value)
+    return build_params(data, source=source)
+
+
+def design(experiment: Sweep | Sensitivity, rng_seed: int) -> np.ndarray:
+    """Design points, shape (points, parameters), in the order of ``experiment.parameters``."""
+    ranges = list(experiment.parameters.values())
+    if isinstance(experiment, Sensitivity):
+        from SALib.sample import morris as morris_sample
+        from SALib.sample import sobol as sobol_sample
+
+        problem = salib_problem(experiment)
+        if experiment.method == "sobol":
+            return sobol_sample.sample(problem, experiment.samples, calc_second_order=False, seed=rng_seed)
+        return morris_sample.sample(problem, experiment.samples, num_levels=experiment.levels, seed=rng_seed)
+    if experiment.design == "grid":
+        mesh = np.meshgrid(*[r.grid() for r in ranges], indexing="ij")
+        return np.stack([m.ravel() for m in mesh], axis=1)
+    low = np.array([r.low for r in ranges])
+    high = np.array([r.high for r in ranges])
+    gen = np.random.default_rng(rng_seed)
+    if experiment.design == "random":
+        unit = gen.random((experiment.points, len(ranges)))
+    else:  # Latin hypercube: one point in each of `points` strata per dimension
+        from scipy.stats import qmc
+
+        unit = qmc.LatinHypercube(d=len(ranges), seed=gen).random(experiment.points)
+    return low + unit * (high - low)
+
+
+def salib_problem(experiment: Sensitivity) -> dict[str, Any]:
+    """The SALib problem dictionary of a sensitivity experiment."""
+    return {
+        "num_vars": len(experiment.parameters),
+        "names": list(experiment.parameters),
+        "bounds": [[r.low, r.high] for r in experiment.parameters.values()],
+    }
+
+
+def plan(experiment: Compare | Sweep | Sensitivity) -> list[RunSpec]:
+    """Every run of the experiment, in a fixed order."""
+    overrides = {k: v for k, v in {"n_firms": experiment.n_firms, "steps": experiment.steps}.items() if v is not None}
+    runs: list[RunSpec] = []
+
+    def add(label: str, params: Params, point: int) -> None:
+        dump = params.model_dump()
+        for r in range(experiment.replications):
+            seed = experiment.seed + r
+            rid = run_id(dump, seed, params.steps, experiment.panels)
+            runs.append(RunSpec(rid, label, params.name, point, r, seed, params.steps, experiment.panels, dump))
+
+    if isinstance(experiment, Compare):
+        for name in [experiment.baseline, *experiment.scenarios]:
+            add(name, load_scenario(name, **overrides), -1)
+        return runs
+    base = load_scenario(experiment.scenario, **overrides)
+    names = list(experiment.parameters)
+    for i, row in enumerate(design(experiment, experiment.seed)):
+        values = dict(zip(names, row.tolist(), strict=True))
+        add(f"point {i}", _with(base, values), i)
+    return runs
+
+
+def point_values(experiment: Sweep | Sensitivity) -> np.ndarray:
+    """The design again (for analysis), same order as ``plan``."""
+    return design(experiment, experiment.seed)
+
+
+def experiment_dump(experiment: Compare | Sweep | Sensitivity) -> dict[str, Any]:
+    """A JSON-able copy of the validated definition."""
+    return json.loads(experiment.model_dump_json())
