@@ -76,7 +76,8 @@ def render(blocks: list[Block], out: Path, title: str) -> tuple[Path, Path]:
         "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}"
         "th{background:#f2f2f2}img{max-width:100%}figcaption{font-style:italic;color:#555}"
     )
-    page = f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{style}</style></head><body><h1>{html.escape(title)}</h1>{''.join(body)}</body></html>"
+    head = f"<meta charset='utf-8'><title>{html.escape(title)}</title><style>{style}</style>"
+    page = f"<!doctype html><html><head>{head}</head><body><h1>{html.escape(title)}</h1>{''.join(body)}</body></html>"
     md_path, html_path = out / "report.md", out / "report.html"
     _atomic_write(md_path, lambda p: p.write_text("\n\n".join(md) + "\n", encoding="utf-8"))
     _atomic_write(html_path, lambda p: p.write_text(page, encoding="utf-8"))
