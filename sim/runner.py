@@ -16,7 +16,7 @@ import json
 import os
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -168,8 +168,14 @@ def run_experiment(
     source: str = "",
     progress: bool = True,
     max_in_flight: int | None = None,
+    task: Callable[[RunSpec], dict[str, Any]] = execute,
 ) -> dict[str, Any]:
-    """Run every planned run not yet done; returns the manifest. Memory stays flat: results go to disk as they come."""
+    """Run every planned run not yet done; returns the manifest. Memory stays flat: results go to disk as they come.
+
+    ``task`` runs one RunSpec (the model by default; tests pass other functions).
+    At most ``max_in_flight`` runs are submitted at once, so that neither the
+    executor's queue nor finished results pile up in memory.
+    """
     runs = plan(experiment)
     store = ResultStore(out)
     store.prepare()
@@ -183,7 +189,7 @@ def run_experiment(
     try:
         while True:
             for spec in queue:
-                pending[executor.submit(execute, spec)] = spec
+                pending[executor.submit(task, spec)] = spec
                 if len(pending) >= limit:
                     break
             if not pending:
@@ -203,7 +209,10 @@ def run_experiment(
                 last_manifest = time.monotonic()
     except KeyboardInterrupt:
         for future in pending:
-            future.cancel()
+            if future.done() and not future.cancelled() and future.exception() is None:
+                store.save(future.result())  # finished before the interrupt: keep it
+            else:
+                future.cancel()
         bar.close()
         store.write_manifest(experiment, runs, source, {"interrupted": True})
         raise
