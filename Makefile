@@ -1,11 +1,11 @@
-# make demo: set up .venv and run the baseline scenario.
+# make demo: set up .venv and run the policy comparison (report under results/policy_comparison/report/).
 # make test: set up .venv with the dev extra, run ruff and pytest.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo run test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/distretto run baseline --seed 1 --out results/demo
+	$(BIN)/distretto experiment policy_comparison --out results/policy_comparison
+
+run: $(STAMP)
+	$(BIN)/distretto run baseline --seed 1 --out results/baseline
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -22,6 +25,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_scale.py
+	$(BIN)/python benchmarks/bench_runner.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

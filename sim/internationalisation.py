@@ -72,6 +72,7 @@ def leave(model, mask: np.ndarray, update: bool = True) -> None:
     f = model.firms
     f.share[mask] = 0.0
     f.served[mask] = False
+    f.consortium[mask] = False
     f.loss_quarters[mask] = 0
     if update:
         update_rival_share(model)
@@ -90,12 +91,13 @@ def review_markets(model) -> None:
     """Book presence costs, leave loss-making markets, enter the most valuable new one."""
     f, p = model.firms, model.params
     rng = model.streams["internationalisation"]
-    presence = p.market_array("presence_cost")
+    # Consortium members share presence costs as they shared the sunk cost.
+    presence = p.market_array("presence_cost")[None, :] * np.where(f.consortium, p.consortium_entry_share, 1.0)
     foreign = f.served.copy()
     foreign[:, DOMESTIC] = False
-    model.quarter_costs["presence"] = (foreign * presence[None, :]).sum(axis=1)
+    model.quarter_costs["presence"] = (foreign * presence).sum(axis=1)
 
-    profit = f.sales * margin(model)[:, None] - presence[None, :]
+    profit = f.sales * margin(model)[:, None] - presence
     f.loss_quarters[:] = np.where(foreign & (profit < 0), f.loss_quarters + 1, 0)
     left = foreign & (f.loss_quarters >= p.market_exit_patience)
     leave(model, left, update=False)  # _enter below updates the rivals' share
@@ -164,8 +166,9 @@ def form_consortia(model, rows: np.ndarray, value: np.ndarray, revenue: np.ndarr
     Under an active export_consortia policy, firms of the same province and
     niche that find a market worth entering at a member's cost (a share
     ``consortium_entry_share`` of the sunk cost plus a coordination cost, net of
-    the subsidy) form groups of ``consortium_size``; incomplete groups do not
-    form and give back their grants.
+    the subsidy; members then also pay that share of the presence costs) form
+    groups of ``consortium_size``; incomplete groups do not form and give back
+    their grants.
     """
     f, p = model.firms, model.params
     model.consortia_formed = 0
@@ -176,7 +179,9 @@ def form_consortia(model, rows: np.ndarray, value: np.ndarray, revenue: np.ndarr
         if spec.instrument != "export_consortia" or not spec.active(model.steps) or rows.size == 0:
             continue
         allowed = np.isin(MARKETS, spec.markets)
-        member_value = np.where(allowed[None, :], value + entry[None, :] - member_cost[None, :], -np.inf)
+        # value already counts full presence costs; members pay only their share of them
+        saving = (1.0 - p.consortium_entry_share) * discount_weights(p.entry_horizon, p.discount_rate, p.customer_inertia_speed)[0] * p.market_array("presence_cost")
+        member_value = np.where(allowed[None, :], value + entry[None, :] + saving[None, :] - member_cost[None, :], -np.inf)
         cap = policy.room(model, instrument, rows)[:, None]
         offer = np.where(policy.eligible(model, instrument, rows)[:, None], np.minimum(spec.subsidy_share * member_cost[None, :], cap), 0.0)
         best = np.argmax(member_value + offer, axis=1)
@@ -207,4 +212,5 @@ def form_consortia(model, rows: np.ndarray, value: np.ndarray, revenue: np.ndarr
         joined = members[all_funded]
         model.quarter_costs["entry"][joined] += member_cost[market[all_funded]] - grant[all_funded]
         _enter(model, joined, market[all_funded], initial_share(model, joined, market[all_funded], member_revenue[all_funded]))
+        f.consortium[joined, market[all_funded]] = True
         model.consortia_formed += int(np.unique(group[all_funded]).size)

@@ -41,6 +41,7 @@ FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "sales": (np.float64, (N_MARKETS,)),  # revenue from each market this quarter
     "match": (np.float64, (N_MARKETS,)),  # log buyer-firm match quality in each market (AR(1) shock)
     "served": (np.bool_, (N_MARKETS,)),
+    "consortium": (np.bool_, (N_MARKETS,)),  # serves the market as a member of an export consortium
     "market_entered": (np.int32, (N_MARKETS,)),  # step the firm last entered each market (-1: never)
     "loss_quarters": (np.int16, (N_MARKETS,)),  # consecutive loss-making quarters in each market
     "exiting": (np.bool_, ()),  # flagged for exit at the end of this step

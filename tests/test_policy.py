@@ -110,12 +110,22 @@ def test_training_subsidy_pays_its_share():
 
 
 def test_consortia_form_in_full_groups_of_small_firms():
-    model = run({"c": {"instrument": "export_consortia", "budget_per_year": 1e5, "subsidy_share": 0.8, "cap_per_firm": 500.0, "max_employees": 50}}, seed=6)
-    frame, panel = frames(model)
-    formed = int(frame.consortia_formed.sum())
+    policies = {"c": {"instrument": "export_consortia", "budget_per_year": 1e5, "subsidy_share": 0.8, "cap_per_firm": 500.0, "max_employees": 50}}
+    model = DistrictModel(n_firms=FIRMS, rng=6, budget_reference_firms=FIRMS, policies=policies)
+    size = model.params.consortium_size
+    formed = 0
+    for _ in range(STEPS):
+        f = model.firms
+        before = {(i, m) for i, m in zip(f.firm_id[np.nonzero(f.consortium)[0]], np.nonzero(f.consortium)[1], strict=True)}
+        model.step()
+        f = model.firms
+        rows, markets = np.nonzero(f.consortium)
+        new = [(f.firm_id[r], m, r) for r, m in zip(rows, markets, strict=True) if (f.firm_id[r], m) not in before]
+        assert len(new) == model.consortia_formed * size  # only complete groups form
+        assert all(f.employees[r] < 50 * 1.6 for _, _, r in new)  # small firms (employment may adjust after entry)
+        assert all(f.served[r, m] for _, m, r in new)
+        formed += model.consortia_formed
     assert formed > 0
-    members = panel[panel.support_export_consortia > 0].firm_id.nunique()
-    assert members == formed * model.params.consortium_size
 
 
 def test_pool_is_shared_and_never_overspent():
