@@ -184,7 +184,7 @@ def run_id(params: dict[str, Any], seed: int, steps: int, panels: bool) -> str:
 
 def resolve_experiment_path(name: str | Path) -> Path:
     path = Path(name)
-    if path.suffix == ".toml" or path.exists():
+    if path.suffix == ".toml" or path.is_file():
         if not path.is_file():
             raise ScenarioError(f"{name}: experiment file not found")
         return path

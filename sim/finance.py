@@ -93,9 +93,12 @@ def guaranteed_loans(model) -> None:
     loss_rate = -f.profit_trend[short] / np.maximum(f.revenue[short], 1e-9)
 
     def provision(spec) -> np.ndarray:
+        # A loan that would not cover the whole shortfall would not save the firm: none is made.
         viable_ok = (worth > 0) & (loss_rate <= spec.max_loss_rate)
         room = np.maximum(spec.extra_leverage * np.maximum(worth, 0.0) - f.guaranteed[short], 0.0)
-        return np.where(viable_ok, spec.provision_rate * np.minimum(need, room), 0.0)
+        asked = spec.provision_rate * need
+        within_cap = asked <= spec.cap_per_firm - f.support_year[short, policy.INSTRUMENT_TYPES.index("credit_guarantee")]
+        return np.where(viable_ok & (need <= room) & within_cap, asked, 0.0)
 
     offer, source = policy.best_offers(model, "credit_guarantee", short, provision)
     provided = policy.fund(model, short, offer, source)
@@ -124,9 +127,10 @@ def settle(model) -> None:
     f.profit_trend[:] = 0.75 * f.profit_trend + 0.25 * f.profit
     f.cash[:] += f.profit - model.quarter_investment
 
-    # Banks do not renew credit above the limit: a share of the excess is called in.
+    # Banks do not renew credit above the limit: a share of the excess is called
+    # in. Guaranteed credit is meant to sit above the limit and is not recalled.
     limit = model.leverage * np.maximum(net_worth(model), 0.0)
-    recall = p.credit_recall * np.maximum(f.debt - limit, 0.0)
+    recall = p.credit_recall * np.maximum(f.debt - f.guaranteed - limit, 0.0)
     f.cash[:] -= recall
     f.debt[:] -= recall
 

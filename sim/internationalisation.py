@@ -178,6 +178,8 @@ def form_consortia(model, rows: np.ndarray, value: np.ndarray, revenue: np.ndarr
         spec = instrument.spec
         if spec.instrument != "export_consortia" or not spec.active(model.steps) or rows.size == 0:
             continue
+        free = ~np.any(f.consortium[rows] & (f.market_entered[rows] == model.steps), axis=1)  # one consortium a quarter
+        rows, value, revenue = rows[free], value[free], revenue[free]
         allowed = np.isin(MARKETS, spec.markets)
         # value already counts full presence costs; members pay only their share of them
         saving = (1.0 - p.consortium_entry_share) * discount_weights(p.entry_horizon, p.discount_rate, p.customer_inertia_speed)[0] * p.market_array("presence_cost")

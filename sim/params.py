@@ -163,7 +163,7 @@ class Params(BaseModel):
     training_absorptive_boost: float = _p(1.0, "-", "relative increase of imitation efficiency during training", ge=0, le=100)
     training_attention: float = _p(0.1, "1/quarter", "probability that a firm considers training in a quarter", ge=0, le=1)
     consortium_size: int = _p(4, "firms", "members of an export consortium", ge=2, le=100)
-    consortium_entry_share: float = _p(0.4, "share of the sunk cost", "what each consortium member pays of a market's sunk entry cost", ge=0, le=1)
+    consortium_entry_share: float = _p(0.4, "share of the sunk cost", "what each consortium member pays of a market's sunk entry cost and presence costs", ge=0, le=1)
     consortium_coordination_cost: float = _p(25.0, "EUR thousand", "each member's cost of organising the consortium", ge=0, le=1e5)
 
     # --- finance ------------------------------------------------------------
@@ -221,6 +221,8 @@ class Params(BaseModel):
             if policy.pool is not None and policy.pool not in self.pools:
                 pools = ", ".join(self.pools) or "none declared"
                 raise ValueError(f"policies.{name}.pool: unknown pool {policy.pool!r} (pools: {pools})")
+            if policy.pool is not None and policy.payer != self.pools[policy.pool].payer:
+                policy.payer = self.pools[policy.pool].payer  # a pooled policy is paid by its pool (shown by `distretto show`)
         return self
 
     def market_array(self, field: str) -> Any:
@@ -341,7 +343,7 @@ def build_params(data: dict[str, Any], source: str = "parameters") -> Params:
 def resolve_scenario_path(scenario: str | Path) -> Path:
     """A scenario is a path to a TOML file or the name of one in ``scenarios/``."""
     path = Path(scenario)
-    if path.suffix == ".toml" or path.exists():
+    if path.suffix == ".toml" or path.is_file():
         if not path.is_file():
             raise ScenarioError(f"{scenario}: scenario file not found")
         return path

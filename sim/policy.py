@@ -1,9 +1,9 @@
 """Policy: the regional government and the EU programme, their budgets and instruments.
 
 Each policy of a scenario (sim/specs.py) becomes an ``Instrument`` owned by
-its payer, a ``PolicyMaker`` Mesa agent. Budgets are yearly and renewed every
-first quarter; a pool is a budget shared by several instruments (a combined
-package). Firms apply when support makes an action pay for them; applications
+its payer, a ``PolicyMaker`` Mesa agent. Budgets are yearly, released in
+quarterly tranches (unspent money carries over within the year); a pool is a
+budget shared by several instruments (a combined package). Firms apply when support makes an action pay for them; applications
 are funded in the order the scenario chooses until the budget runs out, and
 no firm receives more than ``cap_per_firm`` a year from one instrument. The
 submodels call ``allocate`` at the point where firms decide (entry into
@@ -28,14 +28,18 @@ INSTRUMENT_TYPES: tuple[str, ...] = tuple(INSTRUMENTS)
 
 @dataclass
 class Budget:
-    """A yearly budget (EUR thousand): renewed every first quarter."""
+    """A yearly budget (EUR thousand), released in four quarterly tranches.
+
+    What is not spent in a quarter carries over to the next quarters of the
+    same year; what is left at the end of the year lapses.
+    """
 
     per_year: float
     left: float = 0.0
     spent_total: float = 0.0
 
-    def renew(self) -> None:
-        self.left = self.per_year
+    def release(self, first_quarter: bool) -> None:
+        self.left = (0.0 if first_quarter else self.left) + self.per_year / 4.0
 
 
 @dataclass
@@ -91,13 +95,14 @@ def setup(model) -> None:
 
 
 def begin_quarter(model) -> None:
-    """Renew budgets and per-firm yearly caps in the first quarter of each year; reset step spending."""
-    if (model.steps - 1) % 4 == 0:
-        seen: set[int] = set()
-        for instrument in model.instruments:
-            if id(instrument.budget) not in seen:
-                instrument.budget.renew()
-                seen.add(id(instrument.budget))
+    """Release this quarter's budget tranches; renew per-firm yearly caps each first quarter; reset step spending."""
+    first_quarter = (model.steps - 1) % 4 == 0
+    seen: set[int] = set()
+    for instrument in model.instruments:
+        if id(instrument.budget) not in seen:
+            instrument.budget.release(first_quarter)
+            seen.add(id(instrument.budget))
+    if first_quarter:
         model.firms.support_year[:] = 0.0
     model.policy_spending = np.zeros(len(INSTRUMENT_TYPES))
     model.guarantee_losses = 0.0

@@ -186,6 +186,8 @@ class ShockSpec(_Window):
             raise ValueError("rate_increase applies only to kind = 'credit_crunch'")
         if self.kind == "credit_crunch" and (self.markets or self.niches):
             raise ValueError("a credit_crunch hits all firms; remove markets and niches")
+        if self.kind == "market_closure" and (not self.markets or "italy" in self.markets):
+            raise ValueError("a market_closure names the foreign markets it closes (markets = [...], not 'italy'); use demand_drop for a fall in demand")
         if self.kind == "exchange_rate" and self.markets and "italy" in self.markets:
             raise ValueError("an exchange_rate shock applies to foreign markets; remove 'italy'")
         return self

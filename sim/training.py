@@ -28,7 +28,7 @@ def train(model) -> None:
     candidates, cost, value, offer, source = candidates[wants], cost[wants], value[wants], offer[wants], source[wants]
 
     grant = policy.fund(model, candidates, offer, source)
-    start = (grant > 0) | (value > cost)
+    start = (grant > 0) | ((value > cost) & (finance.spendable(model)[candidates] >= cost))
     rows = candidates[start]
     f.training_until[rows] = step + p.training_quarters - 1
     booked = np.zeros(f.n)

@@ -82,7 +82,7 @@ def collaborate(model) -> None:
     candidates, value, offer, source, place = candidates[placed], value[placed], offer[placed], source[placed], place[placed]
 
     grant = policy.fund(model, candidates, offer, source)
-    start = (grant > 0) | (value > fee)
+    start = (grant > 0) | ((value > fee) & (finance.spendable(model)[candidates] >= fee))
     for index, uni in enumerate(model.universities):
         uni.used -= int(((place == index) & ~start).sum())  # unfunded applicants give their place back
     rows = candidates[start]

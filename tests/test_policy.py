@@ -154,3 +154,39 @@ def test_policy_makers_are_mesa_agents_holding_their_instruments():
     assert [i.name for i in makers["eu"].instruments] == ["eu"]
     assert [i.name for i in makers["region"].instruments] == ["t"]
     assert makers["eu"] in model.agents
+
+
+def test_budgets_are_released_in_quarterly_tranches_that_lapse_at_year_end():
+    budget = policy.Budget(400.0)
+    budget.release(first_quarter=True)
+    assert budget.left == 100.0
+    budget.left -= 30.0
+    budget.release(first_quarter=False)
+    assert budget.left == 170.0  # unspent money carries over within the year
+    budget.release(first_quarter=True)
+    assert budget.left == 100.0  # and lapses at the end of it
+
+
+def test_guaranteed_loans_cover_the_whole_shortfall():
+    model = DistrictModel(
+        n_firms=FIRMS,
+        rng=5,
+        budget_reference_firms=FIRMS,
+        policies={"g": {"instrument": "credit_guarantee", "budget_per_year": 1e5, "max_loss_rate": 1.0, "cap_per_firm": 1e5}},
+        shocks={"crunch": {"kind": "credit_crunch", "size": 0.7, "start": 2, "end": 20}},
+    )
+    kind = INSTRUMENT_TYPES.index("credit_guarantee")
+    column = "support_credit_guarantee"
+    lent_any = False
+    for _ in range(16):
+        before = dict(zip(model.firms.firm_id.tolist(), model.firms.support[:, kind].tolist(), strict=True))
+        chunks = len(model.observer.panel)
+        model.step()
+        f = model.firms
+        lent_any |= any(f.support[r, kind] > before.get(i, 0.0) for r, i in enumerate(f.firm_id.tolist()))
+        # firms that exited this quarter: none of them had just received a guaranteed loan
+        for chunk in model.observer.panel[chunks:]:
+            exited = chunk["exited"]
+            for firm_id, support in zip(chunk["firm_id"][exited].tolist(), chunk[column][exited].tolist(), strict=True):
+                assert support <= before.get(firm_id, 0.0) + 1e-9
+    assert lent_any
