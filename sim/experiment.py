@@ -15,7 +15,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.observe import MODEL_COLUMNS
-from sim.params import Params, ScenarioError, _format_error, build_params, load_scenario
+from sim.params import Params, ScenarioError, _format_error, build_params, load_scenario, read_toml, resolve_library_path
 
 EXPERIMENT_DIR = Path(__file__).resolve().parent.parent / "experiments"
 
@@ -183,18 +182,8 @@ def run_id(params: dict[str, Any], seed: int, steps: int, panels: bool) -> str:
 
 
 def resolve_experiment_path(name: str | Path) -> Path:
-    path = Path(name)
-    if path.suffix == ".toml" or path.is_file():
-        if not path.is_file():
-            raise ScenarioError(f"{name}: experiment file not found")
-        return path
-    candidate = EXPERIMENT_DIR / f"{name}.toml"
-    if candidate.is_file():
-        return candidate
-    names = sorted(p.stem for p in EXPERIMENT_DIR.glob("*.toml"))
-    close = difflib.get_close_matches(str(name), names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise ScenarioError(f"unknown experiment {str(name)!r}{hint} (available: {', '.join(names)}, or a path to a .toml file)")
+    """An experiment is a path to a TOML file or the name of one in ``experiments/``."""
+    return resolve_library_path(name, EXPERIMENT_DIR, "experiment")
 
 
 def parse_experiment(data: dict[str, Any], source: str) -> Compare | Sweep | Sensitivity:
@@ -247,12 +236,7 @@ def _check_references(experiment: Compare | Sweep | Sensitivity, source: str) ->
 def load_experiment(name: str | Path, **overrides: Any) -> tuple[Compare | Sweep | Sensitivity, Path]:
     """Read, apply command-line overrides (replications, steps, n_firms), validate."""
     path = resolve_experiment_path(name)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot read: {exc}") from None
+    data = read_toml(path)
     data.setdefault("name", path.stem)
     data.update({k: v for k, v in overrides.items() if v is not None})
     return parse_experiment(data, str(path)), path

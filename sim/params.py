@@ -340,20 +340,25 @@ def build_params(data: dict[str, Any], source: str = "parameters") -> Params:
         raise ScenarioError(_format_error(first, source)) from None
 
 
-def resolve_scenario_path(scenario: str | Path) -> Path:
-    """A scenario is a path to a TOML file or the name of one in ``scenarios/``."""
-    path = Path(scenario)
+def resolve_library_path(name: str | Path, folder: Path, kind: str) -> Path:
+    """A path to a TOML file, or the name of one in a library ``folder`` (scenarios/, experiments/)."""
+    path = Path(name)
     if path.suffix == ".toml" or path.is_file():
         if not path.is_file():
-            raise ScenarioError(f"{scenario}: scenario file not found")
+            raise ScenarioError(f"{name}: {kind} file not found")
         return path
-    candidate = SCENARIO_DIR / f"{scenario}.toml"
+    candidate = folder / f"{name}.toml"
     if candidate.is_file():
         return candidate
-    names = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
-    close = difflib.get_close_matches(str(scenario), names, n=1)
+    names = sorted(p.stem for p in folder.glob("*.toml"))
+    close = difflib.get_close_matches(str(name), names, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise ScenarioError(f"unknown scenario {str(scenario)!r}{hint} (available: {', '.join(names)}, or a path to a .toml file)")
+    raise ScenarioError(f"unknown {kind} {str(name)!r}{hint} (available: {', '.join(names)}, or a path to a .toml file)")
+
+
+def resolve_scenario_path(scenario: str | Path) -> Path:
+    """A scenario is a path to a TOML file or the name of one in ``scenarios/``."""
+    return resolve_library_path(scenario, SCENARIO_DIR, "scenario")
 
 
 BASELINE_HEADER = """Baseline: the district as it is, with no policy and no shock.
@@ -366,7 +371,8 @@ the schema in sim/params.py; tests/test_params.py checks that the two agree.
 Regenerate after changing a default: python -m sim.params > scenarios/baseline.toml"""
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's data; unreadable or invalid files are a one-line ScenarioError."""
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -377,7 +383,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _resolve_extends(path: Path, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     """The file's data merged over what it ``extends`` (recursively); cycles are errors."""
-    data = _read_toml(path)
+    data = read_toml(path)
     parent = data.pop("extends", None)
     if parent is None:
         return data

@@ -86,7 +86,7 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
         if scheduler:
             client = Client(scheduler)
         else:
-            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=None)
+            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=":0")
             client = Client(cluster)
         try:
             yield client.get_executor(pure=False)  # runs are not deduplicated: each is submitted once anyway
