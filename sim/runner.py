@@ -13,6 +13,7 @@ depends only on its parameters and seed.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import time
 import traceback
@@ -72,7 +73,8 @@ def make_executor(kind: str = "local", workers: int | None = None, scheduler: st
     if kind == "serial":
         yield SerialExecutor()
     elif kind == "local":
-        pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+        # spawn: workers start clean (no threads or state inherited from the parent, as fork would)
+        pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn"))
         try:
             yield pool
         finally:
