@@ -78,6 +78,8 @@ def paired_effects(summary: pd.DataFrame, experiment: Compare) -> pd.DataFrame:
                     "confidence": experiment.confidence,
                     "bonferroni_m": m,
                     "relative_effect_pct": 100.0 * mean / base_mean if base_mean else np.nan,
+                    "relative_ci_low_pct": 100.0 * (mean - half) / base_mean if base_mean else np.nan,
+                    "relative_ci_high_pct": 100.0 * (mean + half) / base_mean if base_mean else np.nan,
                     "sd_paired": sd,
                     "sd_unpaired": float(np.sqrt(unpaired_var)) if n > 1 else np.nan,
                     "p_value": float(2 * stats.t.sf(abs(mean) / (sd / np.sqrt(n)), n - 1)) if n > 1 and sd > 0 else np.nan,

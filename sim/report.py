@@ -248,8 +248,8 @@ def _compare_blocks(experiment: Compare, series: pd.DataFrame, summary: pd.DataF
         columns = ["scenario", "effect", "interval", "relative_effect_pct", "significant", "cost_meur", "effect_per_meur", "rank_effect", "n", "sd_paired", "sd_unpaired"]
         table = table[columns]
         blocks += [("h3", outcome), ("table", table.sort_values("rank_effect"))]
-    effect_figure = figure_effects(effects, "effect", "ci_low", "ci_high", "effect vs baseline", figures / "effects.png")
-    blocks.append(("figure", (effect_figure, f"Effects with {level} % Bonferroni intervals (blue: significant)")))
+    effect_figure = figure_effects(effects, "relative_effect_pct", "relative_ci_low_pct", "relative_ci_high_pct", "% of the baseline", figures / "effects.png")
+    blocks.append(("figure", (effect_figure, f"Effects in % of the baseline mean, with {level} % Bonferroni intervals (blue: significant)")))
     costly = effects[effects.cost_meur > 0]
     if not costly.empty:
         blocks += [
