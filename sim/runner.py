@@ -50,7 +50,18 @@ def execute(spec: RunSpec) -> dict[str, Any]:
     panel = model.observer.panel_frame() if spec.panels else None
     if panel is not None:
         panel.insert(0, "run_id", spec.run_id)
+    release(model)
     return {"run_id": spec.run_id, "model": frame, "firms": panel, "wall_time_s": time.perf_counter() - started}
+
+
+def release(model) -> None:
+    """Let a finished model be freed: Mesa 3.3 keeps every model as a key of the class-level
+    ``Agent._ids`` counter, so a worker that runs many models would grow without bound."""
+    import mesa
+
+    ids = getattr(mesa.Agent, "_ids", None)
+    if isinstance(ids, dict):
+        ids.pop(model, None)
 
 
 class SerialExecutor(Executor):

@@ -269,3 +269,13 @@ def test_sweep_response_and_cli_report_round_trip(tmp_path, capsys):
     html = (out / "report" / "report.html").read_text()
     assert "data:image/png;base64," in html and "Response to the swept parameters" in html
     _ = sweep_response
+
+
+def test_runner_releases_finished_models(tmp_path):
+    """Memory stays flat over many runs: Mesa 3.3 would otherwise keep every model alive."""
+    import mesa
+
+    ids = getattr(mesa.Agent, "_ids", {})
+    before = len(ids)
+    run_experiment(compare(replications=2, scenarios=["training"]), tmp_path, SerialExecutor(), progress=False)
+    assert len(getattr(mesa.Agent, "_ids", {})) == before
