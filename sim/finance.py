@@ -22,10 +22,16 @@ def net_worth(model, rows: slice | int | np.ndarray = slice(None)) -> np.ndarray
     return p.capital_per_worker * f.employees[rows] + f.cash[rows] - f.debt[rows]
 
 
+def bank_debt(model) -> np.ndarray:
+    """Debt that counts against the bank limit: guaranteed credit sits on top of it."""
+    f = model.firms
+    return f.debt - f.guaranteed
+
+
 def credit_headroom(model) -> np.ndarray:
     """How much more a firm could borrow now."""
     limit = model.leverage * np.maximum(net_worth(model), 0.0)
-    return np.maximum(limit - model.firms.debt, 0.0)
+    return np.maximum(limit - bank_debt(model), 0.0)
 
 
 def booked_costs(model) -> np.ndarray:
@@ -51,7 +57,7 @@ def liquidity(model) -> np.ndarray:
     f, p = model.firms, model.params
     pending = pending_cash(model)
     worth = p.capital_per_worker * f.employees + pending - f.debt
-    return pending + np.maximum(model.leverage * np.maximum(worth, 0.0) - f.debt, 0.0)
+    return pending + np.maximum(model.leverage * np.maximum(worth, 0.0) - bank_debt(model), 0.0)
 
 
 def spendable(model) -> np.ndarray:
@@ -64,7 +70,7 @@ def spendable(model) -> np.ndarray:
     pending = pending_cash(model)
     worth = p.capital_per_worker * f.employees + pending - f.debt
     lam = model.leverage
-    return np.maximum(pending, (pending + lam * worth - f.debt) / (1.0 + lam))
+    return np.maximum(pending, (pending + lam * worth - bank_debt(model)) / (1.0 + lam))
 
 
 def book_production_costs(model) -> None:
@@ -130,7 +136,7 @@ def settle(model) -> None:
     # Banks do not renew credit above the limit: a share of the excess is called
     # in. Guaranteed credit is meant to sit above the limit and is not recalled.
     limit = model.leverage * np.maximum(net_worth(model), 0.0)
-    recall = p.credit_recall * np.maximum(f.debt - f.guaranteed - limit, 0.0)
+    recall = p.credit_recall * np.maximum(bank_debt(model) - limit, 0.0)
     f.cash[:] -= recall
     f.debt[:] -= recall
 

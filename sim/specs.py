@@ -55,7 +55,7 @@ class _Policy(_Window):
     """Fields every instrument shares: who pays, with which budget, for whom, in which order."""
 
     payer: Payer = Field("region", description="the regional government or the EU programme")
-    budget_per_year: float | None = Field(None, ge=0, le=1e9, description="EUR thousand a year; renewed every first quarter")
+    budget_per_year: float | None = Field(None, ge=0, le=1e9, description="EUR thousand a year, released in quarterly tranches")
     pool: str | None = Field(None, description="name of a shared budget in [pools] instead of an own budget")
     allocation: Allocation = Field("first_come", description="order in which applications are funded while the budget lasts")
     max_employees: float = Field(250.0, gt=0, le=1e6, description="eligibility: firms with fewer employees (SME threshold 250)")
@@ -142,7 +142,7 @@ class PoolSpec(BaseModel):
 
     description: str = ""
     payer: Payer = Field("region", description="who funds the pool")
-    budget_per_year: float = Field(..., ge=0, le=1e9, description="EUR thousand a year, renewed every first quarter")
+    budget_per_year: float = Field(..., ge=0, le=1e9, description="EUR thousand a year, released in quarterly tranches")
 
 
 ShockKind = Literal["market_closure", "demand_drop", "growth_slowdown", "credit_crunch", "exchange_rate", "rival_leap"]
