@@ -7,13 +7,13 @@ the same numbers.
 
 from __future__ import annotations
 
-import mesa
+from mesa.discrete_space import CellAgent
 
 from sim.world import MARKETS, NICHES, PROVINCES
 
 
-class Firm(mesa.Agent):
-    """A firm of the district: its state lives in ``model.firms`` (see sim.state)."""
+class Firm(CellAgent):
+    """A firm of the district, in the cell of its province; its state lives in ``model.firms`` (see sim.state)."""
 
     @property
     def row(self) -> int:
@@ -75,6 +75,12 @@ class Firm(mesa.Agent):
     def markets(self) -> list[str]:
         served = self.model.firms.served[self.row]
         return [m for m, on in zip(MARKETS, served, strict=True) if on]
+
+    @property
+    def parent(self) -> int | None:
+        """Id of the firm this one was spun off from (None for other firms)."""
+        parent = int(self.model.firms.parent_id[self.row])
+        return parent if parent >= 0 else None
 
     @property
     def is_exporter(self) -> bool:

@@ -1,8 +1,9 @@
 """Demography: the initial population, exit of insolvent firms, entry of new ones.
 
 Entry happens in every province and niche at a rate that rises with the
-local profit margin; entrants are small and drawn around the niche's
-median productivity with a gap (they learn or die). Exit is decided by
+local profit margin. Most entrants are spin-offs of profitable local firms,
+inheriting part of their parent's know-how and settling near it; the others
+are drawn around the niche's mean productivity with a gap (they learn or die). Exit is decided by
 finance (insolvency); an exiting firm's buyers go to the rival pool.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import space
 from sim.agents import Firm
 from sim.competition import set_prices, update_rival_share
 from sim.finance import record_defaults
@@ -31,11 +33,40 @@ def _draw_locations(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.nd
 
 
 def _add_firms(model, count: int, **values: np.ndarray) -> slice:
-    """Create ``count`` Mesa agents and their rows in the firm table."""
+    """Create ``count`` Mesa agents in their provinces' cells, and their rows in the firm table."""
     agents = Firm.create_agents(model, count)
+    space.place(model, agents, np.asarray(values["province"]))
     ids = np.fromiter((a.unique_id for a in agents), dtype=np.int64, count=count)
     model.firm_agents.update(zip(ids.tolist(), agents, strict=True))
     return model.firms.append(count, firm_id=ids, **values)
+
+
+def choose_parents(model, bucket: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For each entrant of a (province, niche) bucket: the row of the firm it spins off from, or -1.
+
+    A share ``spinoff_share`` of entrants are spin-offs; their parent is drawn
+    among the profitable firms of the same bucket with probability
+    proportional to employees (each worker of a successful firm is a
+    potential founder).
+    """
+    f = model.firms
+    parent = np.full(bucket.size, -1)
+    spin = rng.random(bucket.size) < model.params.spinoff_share
+    pick = rng.random(bucket.size)
+    firm_bucket = f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp)
+    weight = np.where(f.profit_trend > 0, f.employees, 0.0)
+    order = np.lexsort((np.arange(f.n), firm_bucket))
+    cumulative = np.cumsum(weight[order])
+    sorted_bucket = firm_bucket[order]
+    start = np.searchsorted(sorted_bucket, bucket, side="left")
+    stop = np.searchsorted(sorted_bucket, bucket, side="right")
+    before = np.where(start > 0, cumulative[np.maximum(start - 1, 0)], 0.0)
+    total = np.where(stop > 0, cumulative[np.maximum(stop - 1, 0)], 0.0) - before
+    able = spin & (total > 0)
+    target = before[able] + pick[able] * total[able]
+    index = np.minimum(np.searchsorted(cumulative, target, side="right"), stop[able] - 1)
+    parent[able] = order[index]
+    return parent
 
 
 def _rd_intensity(model, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -78,6 +109,7 @@ def initial_population(model) -> None:
         n,
         province=province,
         niche=niche,
+        location=space.locate(model, province, rng),
         entered_step=-age,
         employees=employees,
         productivity=productivity,
@@ -131,6 +163,7 @@ def enter_firms(model) -> int:
     expected = p.entry_rate * model.entrepreneurs * attractiveness
     entrants = rng.poisson(expected)
     n_new = int(entrants.sum())
+    model.spinoff_entries = 0
     if n_new == 0:
         return 0
     bucket = np.repeat(np.arange(count.size), entrants)
@@ -151,6 +184,24 @@ def enter_firms(model) -> int:
     markup = np.full(n_new, p.markup_init)
     price = (1 + markup) * (model.wage / productivity + p.material_cost)
     quality = np.exp(log_appeal[niche] + appeal_index(model, employees, price) + p.entrant_appeal_sd * rng.standard_normal(n_new))
+    location = space.locate(model, province, rng)
+
+    # Most entrants are spin-offs: they inherit part of a profitable local
+    # firm's know-how (productivity and appeal) and settle near it.
+    spin_rng = model.streams["spinoffs"]
+    parent = choose_parents(model, bucket, spin_rng)
+    spin = parent >= 0
+    if spin.any():
+        par = parent[spin]
+        lead = np.log(f.productivity[par]) - log_prod[niche[spin]]  # the parent's productivity advantage
+        productivity[spin] = np.exp(log_prod[niche[spin]] + p.spinoff_inheritance * lead + p.spinoff_gap + sd * spin_rng.standard_normal(par.size))
+        price[spin] = (1 + markup[spin]) * (model.wage / productivity[spin] + p.material_cost)
+        premium = residual[par] - log_appeal[niche[spin]]
+        noise = p.entrant_appeal_sd * spin_rng.standard_normal(par.size)
+        quality[spin] = np.exp(log_appeal[niche[spin]] + appeal_index(model, employees[spin], price[spin]) + p.spinoff_inheritance * premium + noise)
+        location[spin] = space.locate(model, province[spin], spin_rng, near=f.location[par])
+    model.spinoff_entries = int(spin.sum())
+    parent_id = np.where(spin, f.firm_id[np.maximum(parent, 0)], -1)
     units = employees * productivity * p.utilisation_target
     sales = units * price
     # An entrant starts with an order book that fills its planned capacity
@@ -165,6 +216,8 @@ def enter_firms(model) -> int:
         n_new,
         province=province,
         niche=niche,
+        location=location,
+        parent_id=parent_id,
         entered_step=np.full(n_new, model.steps),
         employees=employees,
         productivity=productivity,

@@ -172,6 +172,7 @@ def form_consortia(model, rows: np.ndarray, value: np.ndarray, revenue: np.ndarr
     """
     f, p = model.firms, model.params
     model.consortia_formed = 0
+    model.consortium_members = np.zeros(0, dtype=np.int64)
     entry = entry_costs(model)
     member_cost = p.consortium_entry_share * entry + p.consortium_coordination_cost
     for instrument in model.instruments:
@@ -216,3 +217,4 @@ def form_consortia(model, rows: np.ndarray, value: np.ndarray, revenue: np.ndarr
         _enter(model, joined, market[all_funded], initial_share(model, joined, market[all_funded], member_revenue[all_funded]))
         f.consortium[joined, market[all_funded]] = True
         model.consortia_formed += int(np.unique(group[all_funded]).size)
+        model.consortium_members = np.concatenate([model.consortium_members, f.firm_id[joined]])

@@ -8,7 +8,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim import competition, demand, demography, employment, finance, innovation, internationalisation, policy, shocks, training, universities
+from sim import competition, demand, demography, employment, finance, innovation, internationalisation, policy, shocks, space, training, universities
 from sim.initial import initialise
 from sim.observe import Observer
 from sim.params import Params, build_params, load_scenario
@@ -16,7 +16,7 @@ from sim.state import FirmTable
 
 #: One random stream per stochastic process, spawned from ``model.rng``, so that
 #: a change in one process does not shift the draws of the others.
-STREAMS = ("population", "demand", "matches", "rivals", "innovation", "imitation", "internationalisation", "demography", "policy", "universities", "training")
+STREAMS = ("population", "demand", "matches", "rivals", "innovation", "imitation", "internationalisation", "demography", "policy", "universities", "training", "spinoffs")
 
 
 class DistrictModel(mesa.Model):
@@ -35,6 +35,7 @@ class DistrictModel(mesa.Model):
             self.params = load_scenario(scenario, **overrides)
         self.streams: dict[str, np.random.Generator] = dict(zip(STREAMS, self.rng.spawn(len(STREAMS)), strict=True))
         self.firms = FirmTable()
+        self.space = space.build(self)
         self.firm_agents: dict[int, demography.Firm] = {}
         self.wage = self.params.wage
         self._begin_quarter()

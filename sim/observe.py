@@ -16,7 +16,7 @@ import pandas as pd
 
 from sim.finance import net_worth
 from sim.policy import INSTRUMENT_TYPES
-from sim.world import FOREIGN_MARKETS, MARKETS, N_MARKETS, N_NICHES, NICHES, PROVINCES
+from sim.world import FOREIGN_MARKETS, MARKETS, N_MARKETS, N_NICHES, N_PROVINCES, NICHES, PROVINCES
 
 GUARANTEE = INSTRUMENT_TYPES.index("credit_guarantee")
 
@@ -40,6 +40,7 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "hhi",
     "niche_diversity",
     "n_entries",
+    "spinoff_entries",
     "n_exits",
     "profits",
     "debt",
@@ -132,6 +133,7 @@ def indicators(model, n_entries: int, n_exits: int, exiting_flows: dict[str, np.
         "hhi": mean_hhi,
         "niche_diversity": shannon(np.bincount(f.niche.astype(np.intp), weights=f.employees, minlength=N_NICHES)),
         "n_entries": n_entries,
+        "spinoff_entries": int(getattr(model, "spinoff_entries", 0)),
         "n_exits": n_exits,
         "profits": profits,
         "debt": float(f.debt.sum()),
@@ -147,6 +149,26 @@ def indicators(model, n_entries: int, n_exits: int, exiting_flows: dict[str, np.
     return row
 
 
+PROVINCE_COLUMNS: tuple[str, ...] = ("step", "province", "firms", "employment", "exports", "exporters")
+
+
+def province_totals(model, exiting_flows: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Firms, employment, exporters (end of quarter) and exports (incl. firms that exited) by province."""
+    f = model.firms
+    province = f.province.astype(np.intp)
+    exports = np.bincount(province, weights=f.sales[:, 1:].sum(axis=1), minlength=N_PROVINCES)
+    if exiting_flows is not None:
+        exports = exports + exiting_flows["province_exports"]
+    return {
+        "step": np.full(N_PROVINCES, model.steps, dtype=np.int32),
+        "province": np.arange(N_PROVINCES, dtype=np.int8),
+        "firms": np.bincount(province, minlength=N_PROVINCES).astype(np.int64),
+        "employment": np.bincount(province, weights=f.employees, minlength=N_PROVINCES),
+        "exports": exports,
+        "exporters": np.bincount(province, weights=f.served[:, 1:].any(axis=1), minlength=N_PROVINCES).astype(np.int64),
+    }
+
+
 def _latest(model, name: str) -> float:
     return model.observer.latest[name]
 
@@ -159,11 +181,13 @@ class Observer:
         self.panel: list[dict[str, np.ndarray]] = []
         self.last_panel_step = -1
         self.exiting_flows: dict[str, np.ndarray] | None = None
+        self.provinces: list[dict[str, np.ndarray]] = []
         model.datacollector = mesa.DataCollector(model_reporters={name: partial(_latest, name=name) for name in MODEL_COLUMNS})
 
     def collect(self, model, n_entries: int = 0, n_exits: int = 0) -> None:
-        """Record this step's indicators, and the firm panel when it is due."""
+        """Record this step's indicators, the province totals, and the firm panel when it is due."""
         self.latest = indicators(model, n_entries, n_exits, self.exiting_flows)
+        self.provinces.append(province_totals(model, self.exiting_flows))
         self.exiting_flows = None
         model.datacollector.collect(model)
         if model.steps % model.params.panel_every == 0:
@@ -194,6 +218,9 @@ class Observer:
             "debt": f.debt[mask].copy(),
             "net_worth": net_worth(model, mask),
             "entered_step": f.entered_step[mask].copy(),
+            "parent_id": f.parent_id[mask].copy(),
+            "x_km": f.location[mask][:, 0].copy(),
+            "y_km": f.location[mask][:, 1].copy(),
             "university_link": f.collab_until[mask] >= model.steps,
             "training": f.training_until[mask] >= model.steps,
             "policy_support": f.support[mask].sum(axis=1),
@@ -212,7 +239,21 @@ class Observer:
         """Last row of each exiting firm, flagged ``exited``, and its flows of the quarter."""
         self.panel.append(self.firm_rows(model, mask, exited=True))
         f = model.firms
-        self.exiting_flows = {"by_market": f.sales[mask].sum(axis=0), "profit": f.profit[mask].sum()}
+        province = f.province[mask].astype(np.intp)
+        self.exiting_flows = {
+            "by_market": f.sales[mask].sum(axis=0),
+            "profit": f.profit[mask].sum(),
+            "province_exports": np.bincount(province, weights=f.sales[mask][:, 1:].sum(axis=1), minlength=N_PROVINCES),
+        }
+
+    def province_frame(self) -> pd.DataFrame:
+        """Totals by province and step (provinces.parquet)."""
+        if not self.provinces:
+            return pd.DataFrame(columns=list(PROVINCE_COLUMNS))
+        columns = {name: np.concatenate([chunk[name] for chunk in self.provinces]) for name in PROVINCE_COLUMNS}
+        frame = pd.DataFrame(columns)
+        frame["province"] = pd.Categorical.from_codes(frame["province"].astype(np.int8), categories=list(PROVINCES))
+        return frame
 
     def model_frame(self, model) -> pd.DataFrame:
         """The model-level time series, one row per step."""
@@ -243,6 +284,9 @@ class Observer:
             "markets": np.zeros(0, np.int64),
             **{name: np.zeros(0) for name in ("productivity", "quality", "price", "markup", "profit", "cash", "debt", "net_worth")},
             "entered_step": np.zeros(0, np.int32),
+            "parent_id": np.zeros(0, np.int64),
+            "x_km": np.zeros(0),
+            "y_km": np.zeros(0),
             "university_link": np.zeros(0, bool),
             "training": np.zeros(0, bool),
             "policy_support": np.zeros(0),

@@ -21,6 +21,8 @@ FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "firm_id": (np.int64, ()),
     "province": (np.int8, ()),
     "niche": (np.int8, ()),
+    "parent_id": (np.int64, ()),  # firm it was spun off from (-1: none)
+    "location": (np.float64, (2,)),  # km east and north of Bologna
     "entered_step": (np.int32, ()),  # step at which the firm was born (initial firms: minus their drawn age)
     "employees": (np.float64, ()),
     "productivity": (np.float64, ()),  # units of output per worker per quarter
@@ -95,8 +97,9 @@ class FirmTable:
         for name, value in values.items():
             self._data[name][rows] = value
         self.market_entered[rows] = np.where(self.served[rows], self.market_entered[rows], -1)
-        if "university" not in values:
-            self.university[rows] = -1
+        for name in ("university", "parent_id"):
+            if name not in values:
+                getattr(self, name)[rows] = -1
         ids = self.firm_id[rows]
         if ids.size and ids.max() >= self.row_of.size:
             grown = np.full(max(ids.max() + 1, 2 * self.row_of.size), -1, dtype=np.int64)

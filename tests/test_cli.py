@@ -22,6 +22,7 @@ def test_run_writes_outputs_and_manifest(tmp_path, capsys):
     assert len(model) == 6 and set(firms.loc[~firms.exited, "step"]) == {4, 6}
     assert manifest["seed"] == 3 and manifest["steps"] == 6 and manifest["parameters"]["n_firms"] == 120
     assert manifest["scenario"] == "baseline" and manifest["versions"]["mesa"].startswith("3.")
+    assert len(pd.read_parquet(out / "provinces.parquet")) == 6 * 9
     assert not list(out.glob(".*tmp*"))
 
 

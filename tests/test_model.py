@@ -137,7 +137,7 @@ def test_new_rows_never_inherit_state_from_removed_firms():
     table.remove(np.array([False, True, True]))
     table.append(2, firm_id=np.array([4, 5]))
     for name in FIELDS:
-        if name not in ("firm_id", "university", "market_entered"):
+        if name not in ("firm_id", "university", "parent_id", "market_entered"):
             assert (getattr(table, name)[1:] == 0).all(), name
-    assert (table.university[1:] == -1).all() and (table.market_entered[1:] == -1).all()
+    assert (table.university[1:] == -1).all() and (table.parent_id[1:] == -1).all() and (table.market_entered[1:] == -1).all()
     assert table.row_of[4] == 1 and table.row_of[2] == -1

@@ -1,0 +1,84 @@
+"""The district (issue 3, first step): provinces as a Mesa space, spin-offs, province totals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import DistrictModel, Firm
+from sim.demography import choose_parents
+from sim.space import PROXIMITY, capital_km
+from sim.world import PROVINCES
+
+
+@pytest.fixture(scope="module")
+def district() -> DistrictModel:
+    model = DistrictModel(n_firms=800, rng=12)
+    for _ in range(16):
+        model.step()
+    return model
+
+
+def test_firms_sit_in_the_cell_of_their_province(district):
+    f = district.firms
+    for cell in district.space.all_cells:
+        ids = {a.unique_id for a in cell.agents}
+        assert ids == set(f.firm_id[f.province == cell.coordinate].tolist())
+    firm = next(iter(district.agents_by_type[Firm]))
+    assert firm.cell.coordinate == f.province[firm.row]
+
+
+def test_proximity_classes():
+    b, m, r = PROVINCES.index("bologna"), PROVINCES.index("modena"), PROVINCES.index("rimini")
+    assert PROXIMITY[b, b] == 0 and PROXIMITY[b, m] == 1 and PROXIMITY[b, r] == 2
+    assert (PROXIMITY == PROXIMITY.T).all()
+    # capitals are tens of km apart, Piacenza to Rimini over 200 km
+    km = capital_km()
+    assert 200 < np.linalg.norm(km[PROVINCES.index("piacenza")] - km[r]) < 280
+
+
+def test_spinoffs_appear_near_profitable_parents_of_their_province_and_niche(district):
+    panel = district.observer.panel_frame()
+    spinoffs = panel[panel.parent_id >= 0].groupby("firm_id").first()
+    assert len(spinoffs) > 20
+    parents = panel.groupby("firm_id").first()
+    known = spinoffs[spinoffs.parent_id.isin(parents.index)]
+    assert len(known) > 0.5 * len(spinoffs)
+    parent_rows = parents.loc[known.parent_id]
+    assert (known.province.to_numpy() == parent_rows.province.to_numpy()).all()
+    assert (known.niche.to_numpy() == parent_rows.niche.to_numpy()).all()
+    distance = np.hypot(known.x_km.to_numpy() - parent_rows.x_km.to_numpy(), known.y_km.to_numpy() - parent_rows.y_km.to_numpy())
+    # spin-offs settle within a few km of their parent; random firms of a province are ~17 km apart
+    assert np.median(distance) < 10
+    frame = district.observer.model_frame(district)
+    assert frame.spinoff_entries.sum() <= frame.n_entries.sum()
+    share = frame.spinoff_entries.sum() / frame.n_entries.sum()
+    assert 0.5 < share <= district.params.spinoff_share + 0.1
+
+
+def test_parents_are_profitable_and_chosen_in_the_entrant_bucket(small_model):
+    f = small_model.firms
+    f.profit_trend[:] = -1.0
+    good = np.nonzero((f.province == 4) & (f.niche == 0))[0][:3]
+    f.profit_trend[good] = 5.0
+    bucket = np.full(400, 4 * 8 + 0)
+    parent = choose_parents(small_model, bucket, np.random.default_rng(0))
+    chosen = parent[parent >= 0]
+    assert chosen.size > 0.5 * 400 * small_model.params.spinoff_share
+    assert set(chosen.tolist()) <= set(good.tolist())
+    # a bucket without profitable firms gets no spin-offs
+    empty = choose_parents(small_model, np.full(50, 1 * 8 + 3), np.random.default_rng(1))
+    assert (empty == -1).all()
+
+
+def test_province_totals_add_up(district):
+    provinces = district.observer.province_frame()
+    frame = district.observer.model_frame(district).set_index("step")
+    totals = provinces.groupby("step")[["firms", "employment", "exports", "exporters"]].sum()
+    np.testing.assert_array_equal(totals.firms, frame.n_firms)
+    np.testing.assert_allclose(totals.employment, frame.employment)
+    np.testing.assert_allclose(totals.exports, frame.export_sales)
+    np.testing.assert_array_equal(totals.exporters, frame.n_exporters)
+    assert list(provinces.province.cat.categories) == list(PROVINCES)
+    assert isinstance(provinces, pd.DataFrame)
