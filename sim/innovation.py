@@ -1,7 +1,8 @@
 """Innovation and imitation, after the two-step search of Dosi, Fagiolo & Roventini (2010).
 
-University collaborations (sim/universities.py) raise the efficiency of
-innovation; training (sim/training.py) raises that of imitation.
+University collaborations (sim/universities.py) and technical partners
+(sim/networks.py) raise the efficiency of innovation; training
+(sim/training.py) raises that of imitation, and partners are imitated first.
 
 A firm spends a share of revenue on R&D, split between innovation and
 imitation. Innovation succeeds with probability 1 - exp(-zeta RD / L), RD / L
@@ -14,6 +15,8 @@ and closes part of the gap to a random firm of the same niche, if better.
 from __future__ import annotations
 
 import numpy as np
+
+from sim import networks
 
 
 def knowhow_value(model, quality_gain: float, quarters: int) -> np.ndarray:
@@ -59,7 +62,9 @@ def innovate(model) -> None:
 
     # University partners raise the yield of R&D; training raises absorptive capacity.
     step = model.steps
-    efficiency = p.innovation_efficiency * np.where(f.collab_until >= step, 1.0 + p.collaboration_boost, 1.0)
+    peer_partner = networks.partner_peer(model, model.streams["imitation"])
+    has_partner = peer_partner >= 0
+    efficiency = p.innovation_efficiency * np.where(f.collab_until >= step, 1.0 + p.collaboration_boost, 1.0) * np.where(has_partner, 1.0 + p.partner_rd_boost, 1.0)
     absorptive = np.where(f.training_until >= step, 1.0 + p.training_absorptive_boost, 1.0)
     for field, budget in (("productivity", p.process_share * rd_in), ("quality", (1 - p.process_share) * rd_in)):
         success = np.nonzero(rng.random(n) < 1.0 - np.exp(-efficiency * budget))[0]
@@ -68,6 +73,8 @@ def innovate(model) -> None:
 
     imitate = rng.random(n) < 1.0 - np.exp(-p.imitation_efficiency * absorptive * rd_im)
     peer = random_peer(f.niche, model.streams["imitation"])
+    use_partner = has_partner & (model.streams["imitation"].random(n) < p.partner_imitation_share)
+    peer = np.where(use_partner, peer_partner, peer)  # partners share know-how first
     for field in ("productivity", "quality"):
         values = getattr(f, field)
         gap = np.maximum(values[peer] - values, 0.0)

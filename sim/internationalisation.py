@@ -8,7 +8,8 @@ times its margin, minus the presence cost, discounted over
 ``entry_horizon``. It enters the best market whose value exceeds the sunk
 entry cost, if it can finance that cost. A market that loses money for
 ``market_exit_patience`` quarters in a row is abandoned; coming back later
-pays the sunk cost again. Who exports is thus decided by size,
+pays the sunk cost again; a partner already in a market makes entering it
+cheaper (sim/networks.py). Who exports is thus decided by size,
 productivity, quality and finance, never assigned.
 """
 
@@ -16,14 +17,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import finance, policy
+from sim import finance, networks, policy
 from sim.competition import attractiveness, target_shares, update_rival_share
 from sim.world import DOMESTIC, MARKETS, N_NICHES
 
 
-def entry_costs(model) -> np.ndarray:
-    """Sunk entry cost of each market (EUR thousand), times the scenario's ``entry_cost_scale``."""
-    return model.params.market_array("entry_cost") * model.params.entry_cost_scale
+def entry_costs(model, rows: np.ndarray | None = None) -> np.ndarray:
+    """Sunk entry cost of each market (EUR thousand), times the scenario's ``entry_cost_scale``.
+
+    With ``rows``, the cost each of those firms faces, shape (rows, markets):
+    knowing a partner that already serves a market cuts it by
+    ``network_entry_discount`` (sim/networks.py).
+    """
+    base = model.params.market_array("entry_cost") * model.params.entry_cost_scale
+    if rows is None:
+        return base
+    return base[None, :] * (1.0 - model.params.network_entry_discount * networks.partners_present(model, rows))
 
 
 def discount_weights(horizon: int, rate: float, speed: float) -> tuple[float, float]:
@@ -49,12 +58,12 @@ def expected_entry_revenue(model, attract: np.ndarray, denominator: np.ndarray, 
     return share * mk.expenditure.T[niche] / ((1.0 + tau)[None, :] * mk.price_factor[None, :])
 
 
-def entry_values(model, expected_revenue: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
-    """Discounted profit of entering each market minus its sunk cost, shape (rows, markets)."""
+def entry_values(model, expected_revenue: np.ndarray, rows: np.ndarray | slice = slice(None), cost: np.ndarray | None = None) -> np.ndarray:
+    """Discounted profit of entering each market minus its sunk cost (``cost``, default the base), shape (rows, markets)."""
     p = model.params
     flat, ramp = discount_weights(p.entry_horizon, p.discount_rate, p.customer_inertia_speed)
     value = ramp * expected_revenue * margin(model)[rows, None] - flat * p.market_array("presence_cost")[None, :]
-    return value - entry_costs(model)[None, :]
+    return value - (entry_costs(model)[None, :] if cost is None else cost)
 
 
 def _enter(model, rows: np.ndarray, markets: np.ndarray, share: np.ndarray) -> None:
@@ -106,7 +115,8 @@ def review_markets(model) -> None:
     reviewing = np.nonzero(rng.random(f.n) < p.entry_attention)[0]
     noise = np.exp(p.entry_noise * rng.standard_normal((reviewing.size, f.served.shape[1])))
     revenue = expected_entry_revenue(model, model.attract, model.denominator, reviewing)
-    value = entry_values(model, revenue * noise, reviewing)
+    costs = entry_costs(model, reviewing)
+    value = entry_values(model, revenue * noise, reviewing, costs)
     value[f.served[reviewing] | left[reviewing]] = -np.inf  # no re-entry in the quarter of exit
     value[:, DOMESTIC] = -np.inf
 
@@ -118,7 +128,7 @@ def review_markets(model) -> None:
     rows, best = reviewing[chosen], best[chosen]
     sel = pick[chosen]
     own_value, offer, source, gain = value[sel, best], offer[sel, best], source[sel, best], revenue[sel, best]
-    cost = entry_costs(model)[best]
+    cost = costs[sel, best]
     spendable = finance.spendable(model)[rows]  # the sunk cost lowers net worth and credit
     applies = (offer > 0) & (spendable >= cost - offer)
     grant = np.zeros(rows.size)

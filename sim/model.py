@@ -8,7 +8,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim import competition, demand, demography, employment, finance, innovation, internationalisation, policy, shocks, space, training, universities
+from sim import competition, demand, demography, employment, finance, innovation, internationalisation, networks, policy, shocks, space, training, universities
 from sim.initial import initialise
 from sim.observe import Observer
 from sim.params import Params, build_params, load_scenario
@@ -16,7 +16,22 @@ from sim.state import FirmTable
 
 #: One random stream per stochastic process, spawned from ``model.rng``, so that
 #: a change in one process does not shift the draws of the others.
-STREAMS = ("population", "demand", "matches", "rivals", "innovation", "imitation", "internationalisation", "demography", "policy", "universities", "training", "spinoffs")
+STREAMS = (
+    "population",
+    "demand",
+    "matches",
+    "rivals",
+    "innovation",
+    "imitation",
+    "internationalisation",
+    "demography",
+    "policy",
+    "universities",
+    "training",
+    "spinoffs",
+    "networks",
+    "measurement",
+)
 
 
 class DistrictModel(mesa.Model):
@@ -42,6 +57,7 @@ class DistrictModel(mesa.Model):
         initialise(self)
         policy.setup(self)
         universities.setup(self)
+        networks.setup(self)
         self._begin_quarter()
         self.observer = Observer(self)
         self.running = True
@@ -62,7 +78,9 @@ class DistrictModel(mesa.Model):
         finance.book_production_costs(self)
         universities.collaborate(self)
         training.train(self)
+        networks.collaborate(self)
         innovation.innovate(self)
+        networks.spill(self)
         internationalisation.review_markets(self)
         employment.adjust(self)
         finance.settle(self)

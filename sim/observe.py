@@ -14,6 +14,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from sim import networks
 from sim.finance import net_worth
 from sim.policy import INSTRUMENT_TYPES
 from sim.world import FOREIGN_MARKETS, MARKETS, N_MARKETS, N_NICHES, N_PROVINCES, NICHES, PROVINCES
@@ -44,6 +45,10 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "n_exits",
     "profits",
     "debt",
+    "n_collab_links",
+    "network_density",
+    "network_clustering",
+    "giant_component_share",
     "policy_spending",
     *(f"spending_{kind}" for kind in INSTRUMENT_TYPES),
     "guarantee_losses",
@@ -137,6 +142,7 @@ def indicators(model, n_entries: int, n_exits: int, exiting_flows: dict[str, np.
         "n_exits": n_exits,
         "profits": profits,
         "debt": float(f.debt.sum()),
+        **model.observer.network,
         "policy_spending": float(model.policy_spending.sum()),
         **{f"spending_{kind}": float(model.policy_spending[i]) for i, kind in enumerate(INSTRUMENT_TYPES)},
         "guarantee_losses": float(model.guarantee_losses),
@@ -182,10 +188,13 @@ class Observer:
         self.last_panel_step = -1
         self.exiting_flows: dict[str, np.ndarray] | None = None
         self.provinces: list[dict[str, np.ndarray]] = []
+        self.network: dict[str, float] = {}
         model.datacollector = mesa.DataCollector(model_reporters={name: partial(_latest, name=name) for name in MODEL_COLUMNS})
 
     def collect(self, model, n_entries: int = 0, n_exits: int = 0) -> None:
         """Record this step's indicators, the province totals, and the firm panel when it is due."""
+        if model.steps % model.params.panel_every == 0 or not self.network or model.firms.n <= 3000:
+            self.network = networks.metrics(model)  # measured yearly at scale (repeated in between)
         self.latest = indicators(model, n_entries, n_exits, self.exiting_flows)
         self.provinces.append(province_totals(model, self.exiting_flows))
         self.exiting_flows = None
@@ -219,6 +228,7 @@ class Observer:
             "net_worth": net_worth(model, mask),
             "entered_step": f.entered_step[mask].copy(),
             "parent_id": f.parent_id[mask].copy(),
+            "n_partners": networks.degree(model)[mask].astype(np.int32),
             "x_km": f.location[mask][:, 0].copy(),
             "y_km": f.location[mask][:, 1].copy(),
             "university_link": f.collab_until[mask] >= model.steps,
@@ -285,6 +295,7 @@ class Observer:
             **{name: np.zeros(0) for name in ("productivity", "quality", "price", "markup", "profit", "cash", "debt", "net_worth")},
             "entered_step": np.zeros(0, np.int32),
             "parent_id": np.zeros(0, np.int64),
+            "n_partners": np.zeros(0, np.int32),
             "x_km": np.zeros(0),
             "y_km": np.zeros(0),
             "university_link": np.zeros(0, bool),

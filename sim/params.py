@@ -166,6 +166,19 @@ class Params(BaseModel):
     consortium_entry_share: float = _p(0.4, "share of the sunk cost", "what each consortium member pays of a market's sunk entry cost and presence costs", ge=0, le=1)
     consortium_coordination_cost: float = _p(25.0, "EUR thousand", "each member's cost of organising the consortium", ge=0, le=1e5)
 
+    # --- networks (sim/networks.py) --------------------------------------------
+    partner_search_rate: float = _p(0.08, "1/quarter", "probability that a firm with room looks for a technical partner in a quarter", ge=0, le=1)
+    partner_break_rate: float = _p(0.04, "1/quarter", "probability that a collaboration ends in a quarter for other reasons", ge=0, le=1)
+    partner_min_gap: float = _p(0.05, "log points", "know-how gap (quality plus productivity) below which partners have nothing to learn", ge=0, le=10)
+    max_partners: int = _p(40, "firms", "most technical partners any firm keeps (a firm keeps at most 1 + sqrt(employees))", ge=0, le=1000)
+    partner_triadic: float = _p(0.3, "share", "share of partner searches made through a partner's partner", ge=0, le=1)
+    partner_same_niche_local: float = _p(0.6, "share", "share of partner searches in the firm's own province and niche", ge=0, le=1)
+    partner_same_province: float = _p(0.25, "share", "share of searches in the province, any niche (the rest: the niche, anywhere)", ge=0, le=1)
+    partner_rd_boost: float = _p(0.3, "-", "relative increase of innovation efficiency with at least one partner (joint R&D)", ge=0, le=100)
+    partner_imitation_share: float = _p(0.7, "share", "probability that a firm with partners imitates a partner rather than a random firm of its niche", ge=0, le=1)
+    network_entry_discount: float = _p(0.3, "share", "cut in a market's sunk entry cost for a firm whose partner already serves it", ge=0, le=1)
+    spillover_rate: float = _p(0.01, "1/quarter", "share of the gap to its province-and-niche mean quality a firm closes each quarter (times absorptive capacity)", ge=0, le=1)
+
     # --- finance ------------------------------------------------------------
     interest_rate: float = _p(0.01, "1/quarter", "interest on bank debt", ge=0, le=1)
     leverage_max: float = _p(1.0, "debt / net worth", "banks lend up to this multiple of net worth", ge=0, le=100)
@@ -222,6 +235,8 @@ class Params(BaseModel):
             raise ValueError(f"markup_min ({self.markup_min}) exceeds markup_max ({self.markup_max})")
         if self.innovation_low >= self.innovation_high:
             raise ValueError("innovation_low must be below innovation_high")
+        if self.partner_same_niche_local + self.partner_same_province > 1:
+            raise ValueError("partner_same_niche_local + partner_same_province must not exceed 1")
         for name, policy in self.policies.items():
             if policy.pool is not None and policy.pool not in self.pools:
                 pools = ", ".join(self.pools) or "none declared"

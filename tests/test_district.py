@@ -15,7 +15,7 @@ from sim.world import PROVINCES
 @pytest.fixture(scope="module")
 def district() -> DistrictModel:
     model = DistrictModel(n_firms=800, rng=12)
-    for _ in range(16):
+    for _ in range(24):
         model.step()
     return model
 
@@ -82,3 +82,58 @@ def test_province_totals_add_up(district):
     np.testing.assert_array_equal(totals.exporters, frame.n_exporters)
     assert list(provinces.province.cat.categories) == list(PROVINCES)
     assert isinstance(provinces, pd.DataFrame)
+
+
+def test_collaboration_network_looks_like_a_real_inter_firm_network(district):
+    import networkx as nx
+
+    from sim import networks
+
+    metrics = networks.metrics(district)
+    n, links = district.firms.n, int(metrics["n_collab_links"])
+    assert links > 0.5 * n
+    random = nx.gnm_random_graph(n, links, seed=0)
+    # clustering far above a random graph of the same density
+    assert metrics["network_clustering"] > 10 * nx.average_clustering(random)
+    # heavy-tailed degrees: the best-connected firms have far more partners than in the random graph
+    degree = networks.degree(district)
+    assert degree.max() > 1.3 * max(d for _, d in random.degree())
+    # most firms in one component
+    assert metrics["giant_component_share"] > 0.5
+    assert degree.max() <= district.params.max_partners  # capacity guides new links; firms that shrink keep theirs
+
+
+def test_links_join_living_firms_and_partners_are_imitated(district):
+    from sim import networks
+
+    f = district.firms
+    ra, rb = networks.rows_of(district)
+    assert (ra >= 0).all() and (rb >= 0).all() and (ra != rb).all()
+    keys = set(zip(np.minimum(f.firm_id[ra], f.firm_id[rb]).tolist(), np.maximum(f.firm_id[ra], f.firm_id[rb]).tolist(), strict=True))
+    assert len(keys) == ra.size  # no duplicate links
+    peer = networks.partner_peer(district, np.random.default_rng(0))
+    has = peer >= 0
+    linked = set(ra.tolist()) | set(rb.tolist())
+    assert set(np.nonzero(has)[0].tolist()) == linked
+
+
+def test_a_partner_in_a_market_cuts_its_entry_cost(district):
+    from sim import internationalisation, networks
+
+    rows = np.arange(district.firms.n)
+    present = networks.partners_present(district, rows)
+    cost = internationalisation.entry_costs(district, rows)
+    base = internationalisation.entry_costs(district)
+    discount = district.params.network_entry_discount
+    np.testing.assert_allclose(cost, base[None, :] * np.where(present, 1 - discount, 1.0))
+    assert present[:, 1:].any()
+
+
+def test_spillovers_only_raise_quality_toward_the_local_mean(small_model):
+    from sim import networks
+
+    f = small_model.firms
+    before = f.quality.copy()
+    networks.spill(small_model)
+    assert (f.quality >= before).all()
+    assert (f.quality > before).any()

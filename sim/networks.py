@@ -1,0 +1,205 @@
+"""Networks: technical collaborations between firms, local knowledge spillovers, network metrics.
+
+Collaborations (after the partner search of the SKIN model, Gilbert, Pyka &
+Ahrweiler 2001): every quarter some firms look for a partner. Candidates come
+from buckets, never from all firms: the same province and niche, the same
+province (complementary niches), or the same niche anywhere, drawn with
+probability rising with the candidate's size and number of partners
+(well-known firms are easier to find). A link forms if one side has something to teach
+the other (higher quality or productivity) and both have room. Partners are
+each other's first source for imitation and do joint R&D (higher innovation
+efficiency); a link dissolves at random or once there is nothing left to
+learn. Knowing partners already present in a foreign market lowers the cost
+of entering it. Local spillovers pull every firm's quality toward the mean
+of its province and niche when that mean is higher, in proportion to its
+absorptive capacity. All work is linear in the number of firms and links.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from sim.world import N_MARKETS, N_NICHES, N_PROVINCES
+
+
+@dataclass
+class Links:
+    """Undirected collaboration links as arrays of firm ids (a < b not required)."""
+
+    a: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    b: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    since: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+
+    @property
+    def n(self) -> int:
+        return int(self.a.size)
+
+    def keep(self, mask: np.ndarray) -> None:
+        self.a, self.b, self.since = self.a[mask], self.b[mask], self.since[mask]
+
+    def add(self, a: np.ndarray, b: np.ndarray, step: int) -> None:
+        self.a = np.concatenate([self.a, a])
+        self.b = np.concatenate([self.b, b])
+        self.since = np.concatenate([self.since, np.full(a.size, step, dtype=np.int32)])
+
+
+def setup(model) -> None:
+    model.links = Links()
+
+
+def rows_of(model) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of both ends of every link (links of exited firms are dropped first)."""
+    f, links = model.firms, model.links
+    ra, rb = f.row_of[links.a], f.row_of[links.b]
+    alive = (ra >= 0) & (rb >= 0)
+    if not alive.all():
+        links.keep(alive)
+        ra, rb = ra[alive], rb[alive]
+    return ra, rb
+
+
+def capacity(model) -> np.ndarray:
+    """Most partners each firm keeps: larger firms run more collaborations (1 + sqrt(employees), capped)."""
+    return np.minimum(1.0 + np.sqrt(model.firms.employees), model.params.max_partners)
+
+
+def degree(model) -> np.ndarray:
+    """Partners of each firm."""
+    ra, rb = rows_of(model)
+    return np.bincount(np.concatenate([ra, rb]), minlength=model.firms.n)
+
+
+def weighted_pick(keys: np.ndarray, weight: np.ndarray, wanted: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """For each wanted key, a row whose key matches, drawn with probability proportional to weight (-1: none)."""
+    order = np.lexsort((np.arange(keys.size), keys))
+    cumulative = np.cumsum(weight[order])
+    sorted_keys = keys[order]
+    start = np.searchsorted(sorted_keys, wanted, side="left")
+    stop = np.searchsorted(sorted_keys, wanted, side="right")
+    before = np.where(start > 0, cumulative[np.maximum(start - 1, 0)], 0.0)
+    total = np.where(stop > 0, cumulative[np.maximum(stop - 1, 0)], 0.0) - before
+    out = np.full(wanted.size, -1)
+    able = total > 0
+    index = np.minimum(np.searchsorted(cumulative, before[able] + u[able] * total[able], side="right"), stop[able] - 1)
+    out[able] = order[index]
+    return out
+
+
+def collaborate(model) -> None:
+    """Dissolve links that no longer pay, then let searching firms find partners."""
+    f, p, links = model.firms, model.params, model.links
+    rng = model.streams["networks"]
+    ra, rb = rows_of(model)
+    if links.n:
+        gap = np.abs(np.log(f.quality[ra] / f.quality[rb])) + np.abs(np.log(f.productivity[ra] / f.productivity[rb]))
+        stay = (rng.random(links.n) >= p.partner_break_rate) & (gap > p.partner_min_gap)
+        links.keep(stay)
+    deg = degree(model)
+    cap = capacity(model)
+    room = deg < cap
+    # Larger firms search more often and are more visible (both grow with their capacity).
+    seekers = np.nonzero(room & (rng.random(f.n) < p.partner_search_rate * cap / 2.0))[0]
+    if seekers.size == 0:
+        return
+    province, niche = f.province.astype(np.intp), f.niche.astype(np.intp)
+    where = rng.random(seekers.size)
+    u = rng.random(seekers.size)
+    weight = np.where(room, (1.0 + deg) * cap, 0.0)
+    same_bucket = where < p.partner_same_niche_local
+    same_province = ~same_bucket & (where < p.partner_same_niche_local + p.partner_same_province)
+    anywhere = ~same_bucket & ~same_province
+    candidate = np.full(seekers.size, -1)
+    for mask, keys in (
+        (same_bucket, province * N_NICHES + niche),
+        (same_province, province),
+        (anywhere, niche),
+    ):
+        if mask.any():
+            candidate[mask] = weighted_pick(keys, weight, keys[seekers[mask]], u[mask])
+    # Triadic closure: some searches go through a partner's partner.
+    peer = partner_peer(model, rng)
+    first = peer[seekers]
+    second = np.full(seekers.size, -1)
+    second[first >= 0] = peer[first[first >= 0]]
+    through = (rng.random(seekers.size) < p.partner_triadic) & (second >= 0)
+    candidate[through] = second[through]
+    ok = (candidate >= 0) & (candidate != seekers)
+    ok[ok] &= room[candidate[ok]]
+    s, c = seekers[ok], candidate[ok]
+    complementary = np.abs(np.log(f.quality[c] / f.quality[s])) + np.abs(np.log(f.productivity[c] / f.productivity[s])) > p.partner_min_gap
+    s, c = s[complementary], c[complementary]
+    # No duplicate links, and at most one new link per firm a quarter (so nobody passes its capacity).
+    lo, hi = np.minimum(f.firm_id[s], f.firm_id[c]), np.maximum(f.firm_id[s], f.firm_id[c])
+    key = lo * (1 << 32) + hi
+    old = np.minimum(links.a, links.b) * (1 << 32) + np.maximum(links.a, links.b)
+    ends = np.column_stack([s, c]).ravel()
+    _, first = np.unique(ends, return_index=True)
+    first_at = np.full(f.n, -1)
+    first_at[ends[first]] = first
+    once = (first_at[s] == 2 * np.arange(s.size)) & (first_at[c] == 2 * np.arange(s.size) + 1)
+    fresh = once & ~np.isin(key, old)
+    links.add(lo[fresh], hi[fresh], model.steps)
+
+
+def partner_peer(model, rng: np.random.Generator) -> np.ndarray:
+    """For each firm, the row of one random partner (-1: none)."""
+    ra, rb = rows_of(model)
+    n = model.firms.n
+    peer = np.full(n, -1)
+    if ra.size == 0:
+        return peer
+    ends = np.concatenate([ra, rb])
+    others = np.concatenate([rb, ra])
+    order = np.lexsort((rng.random(ends.size), ends))  # a random partner of each firm wins
+    first = np.r_[True, np.diff(ends[order]) != 0]
+    peer[ends[order][first]] = others[order][first]
+    return peer
+
+
+def partners_present(model, rows: np.ndarray) -> np.ndarray:
+    """Whether each firm of ``rows`` has a partner serving each market, shape (rows, markets)."""
+    f = model.firms
+    ra, rb = rows_of(model)
+    present = np.zeros((f.n, N_MARKETS), dtype=bool)
+    if ra.size:
+        np.logical_or.at(present, ra, f.served[rb])
+        np.logical_or.at(present, rb, f.served[ra])
+    return present[rows]
+
+
+def spill(model) -> None:
+    """Local spillovers: quality moves toward the mean of the firm's province and niche when that is higher."""
+    f, p = model.firms, model.params
+    bucket = f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp)
+    size = N_PROVINCES * N_NICHES
+    count = np.maximum(np.bincount(bucket, minlength=size), 1)
+    log_q = np.log(f.quality)
+    local = np.bincount(bucket, weights=log_q, minlength=size) / count
+    absorptive = np.where(f.training_until >= model.steps, 1.0 + p.training_absorptive_boost, 1.0)
+    f.quality[:] *= np.exp(p.spillover_rate * absorptive * np.maximum(local[bucket] - log_q, 0.0))
+
+
+def metrics(model) -> dict[str, float]:
+    """Density, clustering (on a sample of at most 2,000 firms), giant component share, links."""
+    f = model.firms
+    ra, rb = rows_of(model)
+    n = f.n
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(zip(ra.tolist(), rb.tolist(), strict=True))
+    links = graph.number_of_edges()
+    if n < 2:
+        return {"network_density": 0.0, "network_clustering": 0.0, "giant_component_share": 0.0, "n_collab_links": links}
+    sample = None
+    if n > 2000:
+        sample = model.streams["measurement"].choice(n, size=2000, replace=False).tolist()
+    giant = max((len(c) for c in nx.connected_components(graph)), default=0)
+    return {
+        "network_density": 2.0 * links / (n * (n - 1)),
+        "network_clustering": float(nx.average_clustering(graph, nodes=sample)),
+        "giant_component_share": giant / n,
+        "n_collab_links": links,
+    }
