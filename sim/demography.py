@@ -55,7 +55,7 @@ def choose_parents(model, bucket: np.ndarray, rng: np.random.Generator) -> np.nd
     pick = rng.random(bucket.size)
     firm_bucket = f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp)
     weight = np.where(f.profit_trend > 0, f.employees, 0.0)
-    order = np.lexsort((np.arange(f.n), firm_bucket))
+    order = np.argsort(firm_bucket.astype(np.int16), kind="stable")
     cumulative = np.cumsum(weight[order])
     sorted_bucket = firm_bucket[order]
     start = np.searchsorted(sorted_bucket, bucket, side="left")

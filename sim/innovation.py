@@ -35,7 +35,7 @@ def knowhow_value(model, quality_gain: float, quarters: int) -> np.ndarray:
 def random_peer(niche: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """For each firm, the row of a uniformly drawn firm of the same niche (O(n log n))."""
     niche = niche.astype(np.intp)
-    order = np.argsort(niche, kind="stable")
+    order = np.argsort(niche.astype(np.int16), kind="stable")  # radix sort on small integers
     counts = np.bincount(niche, minlength=int(niche.max(initial=0)) + 1)
     starts = np.cumsum(counts) - counts
     offset = np.floor(rng.random(niche.size) * counts[niche]).astype(np.intp)

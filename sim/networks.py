@@ -19,15 +19,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
+from scipy import sparse
+from scipy.sparse import csgraph
 
 from sim.world import N_MARKETS, N_NICHES, N_PROVINCES
 
 
+def pair_key(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One integer per unordered pair of firm ids."""
+    return np.minimum(a, b) * (1 << 32) + np.maximum(a, b)
+
+
 @dataclass
 class Links:
-    """Undirected collaboration links as arrays of firm ids (a < b not required)."""
+    """Undirected collaboration links as arrays of firm ids (a < b), kept sorted by pair key."""
 
     a: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     b: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -40,10 +46,22 @@ class Links:
     def keep(self, mask: np.ndarray) -> None:
         self.a, self.b, self.since = self.a[mask], self.b[mask], self.since[mask]
 
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        """Which pair keys are links already (binary search: links stay sorted)."""
+        if self.n == 0:
+            return np.zeros(keys.size, dtype=bool)
+        existing = pair_key(self.a, self.b)
+        where = np.minimum(np.searchsorted(existing, keys), existing.size - 1)
+        return existing[where] == keys
+
     def add(self, a: np.ndarray, b: np.ndarray, step: int) -> None:
-        self.a = np.concatenate([self.a, a])
-        self.b = np.concatenate([self.b, b])
-        self.since = np.concatenate([self.since, np.full(a.size, step, dtype=np.int32)])
+        """Insert new links (not already present) in key order."""
+        order = np.argsort(pair_key(a, b))
+        lo, hi = np.minimum(a, b)[order], np.maximum(a, b)[order]
+        at = np.searchsorted(pair_key(self.a, self.b), pair_key(lo, hi))
+        self.a = np.insert(self.a, at, lo)
+        self.b = np.insert(self.b, at, hi)
+        self.since = np.insert(self.since, at, np.full(lo.size, step, dtype=np.int32))
 
 
 def setup(model) -> None:
@@ -74,7 +92,7 @@ def degree(model) -> np.ndarray:
 
 def weighted_pick(keys: np.ndarray, weight: np.ndarray, wanted: np.ndarray, u: np.ndarray) -> np.ndarray:
     """For each wanted key, a row whose key matches, drawn with probability proportional to weight (-1: none)."""
-    order = np.lexsort((np.arange(keys.size), keys))
+    order = np.argsort(keys.astype(np.int16), kind="stable")  # small integer keys: radix sort
     cumulative = np.cumsum(weight[order])
     sorted_keys = keys[order]
     start = np.searchsorted(sorted_keys, wanted, side="left")
@@ -133,41 +151,46 @@ def collaborate(model) -> None:
     s, c = s[complementary], c[complementary]
     # No duplicate links, and at most one new link per firm a quarter (so nobody passes its capacity).
     lo, hi = np.minimum(f.firm_id[s], f.firm_id[c]), np.maximum(f.firm_id[s], f.firm_id[c])
-    key = lo * (1 << 32) + hi
-    old = np.minimum(links.a, links.b) * (1 << 32) + np.maximum(links.a, links.b)
     ends = np.column_stack([s, c]).ravel()
     _, first = np.unique(ends, return_index=True)
     first_at = np.full(f.n, -1)
     first_at[ends[first]] = first
     once = (first_at[s] == 2 * np.arange(s.size)) & (first_at[c] == 2 * np.arange(s.size) + 1)
-    fresh = once & ~np.isin(key, old)
+    fresh = once & ~links.contains(pair_key(lo, hi))
     links.add(lo[fresh], hi[fresh], model.steps)
 
 
 def partner_peer(model, rng: np.random.Generator) -> np.ndarray:
-    """For each firm, the row of one random partner (-1: none)."""
+    """For each firm, the row of one of its partners drawn at random (-1: none)."""
     ra, rb = rows_of(model)
     n = model.firms.n
+    u = rng.random(n)
     peer = np.full(n, -1)
     if ra.size == 0:
         return peer
     ends = np.concatenate([ra, rb])
     others = np.concatenate([rb, ra])
-    order = np.lexsort((rng.random(ends.size), ends))  # a random partner of each firm wins
-    first = np.r_[True, np.diff(ends[order]) != 0]
-    peer[ends[order][first]] = others[order][first]
+    order = np.argsort(ends)  # groups each firm's links (any order inside a group: the draw below is uniform)
+    count = np.bincount(ends, minlength=n)
+    start = np.cumsum(count) - count
+    has = count > 0
+    peer[has] = others[order[start[has] + np.floor(u[has] * count[has]).astype(np.intp)]]
     return peer
 
 
 def partners_present(model, rows: np.ndarray) -> np.ndarray:
     """Whether each firm of ``rows`` has a partner serving each market, shape (rows, markets)."""
     f = model.firms
+    rows = np.asarray(rows)
     ra, rb = rows_of(model)
-    present = np.zeros((f.n, N_MARKETS), dtype=bool)
-    if ra.size:
-        np.logical_or.at(present, ra, f.served[rb])
-        np.logical_or.at(present, rb, f.served[ra])
-    return present[rows]
+    position = np.full(f.n, -1)
+    position[rows] = np.arange(rows.size)
+    ends = np.concatenate([ra, rb])
+    others = np.concatenate([rb, ra])
+    mine = position[ends] >= 0  # only links of the firms asked about
+    flat = (position[ends[mine]][:, None] * N_MARKETS + np.arange(N_MARKETS)[None, :]).ravel()
+    count = np.bincount(flat, weights=f.served[others[mine]].ravel(), minlength=rows.size * N_MARKETS)
+    return count.reshape(rows.size, N_MARKETS) > 0
 
 
 def spill(model) -> None:
@@ -183,23 +206,28 @@ def spill(model) -> None:
 
 
 def metrics(model) -> dict[str, float]:
-    """Density, clustering (on a sample of at most 2,000 firms), giant component share, links."""
+    """Density, average clustering (on a sample of at most 2,000 firms), giant component share, links.
+
+    Computed with sparse matrices (scipy) so that it stays cheap at the
+    region's scale; clustering counts firms with fewer than two partners as
+    0, like networkx's average_clustering.
+    """
     f = model.firms
     ra, rb = rows_of(model)
-    n = f.n
-    graph = nx.Graph()
-    graph.add_nodes_from(range(n))
-    graph.add_edges_from(zip(ra.tolist(), rb.tolist(), strict=True))
-    links = graph.number_of_edges()
+    n, links = f.n, int(ra.size)
     if n < 2:
-        return {"network_density": 0.0, "network_clustering": 0.0, "giant_component_share": 0.0, "n_collab_links": links}
-    sample = None
-    if n > 2000:
-        sample = model.streams["measurement"].choice(n, size=2000, replace=False).tolist()
-    giant = max((len(c) for c in nx.connected_components(graph)), default=0)
+        return {"n_collab_links": links, "network_density": 0.0, "network_clustering": 0.0, "giant_component_share": 0.0}
+    ends = np.concatenate([ra, rb]), np.concatenate([rb, ra])
+    adjacency = sparse.csr_matrix((np.ones(2 * links), ends), shape=(n, n))
+    _, labels = csgraph.connected_components(adjacency, directed=False)
+    sample = np.arange(n) if n <= 2000 else np.sort(model.streams["measurement"].choice(n, size=2000, replace=False))
+    rows = adjacency[sample]
+    triangles = np.asarray((rows @ adjacency).multiply(rows).sum(axis=1)).ravel() / 2.0
+    k = np.asarray(rows.sum(axis=1)).ravel()
+    local = np.where(k >= 2, 2.0 * triangles / np.maximum(k * (k - 1), 1.0), 0.0)
     return {
-        "network_density": 2.0 * links / (n * (n - 1)),
-        "network_clustering": float(nx.average_clustering(graph, nodes=sample)),
-        "giant_component_share": giant / n,
         "n_collab_links": links,
+        "network_density": 2.0 * links / (n * (n - 1)),
+        "network_clustering": float(local.mean()),
+        "giant_component_share": float(np.bincount(labels).max() / n),
     }

@@ -193,8 +193,8 @@ class Observer:
 
     def collect(self, model, n_entries: int = 0, n_exits: int = 0) -> None:
         """Record this step's indicators, the province totals, and the firm panel when it is due."""
-        if model.steps % model.params.panel_every == 0 or not self.network or model.firms.n <= 3000:
-            self.network = networks.metrics(model)  # measured yearly at scale (repeated in between)
+        if model.steps % model.params.panel_every == 0 or not self.network:
+            self.network = networks.metrics(model)  # measured with the panel (yearly), repeated in between
         self.latest = indicators(model, n_entries, n_exits, self.exiting_flows)
         self.provinces.append(province_totals(model, self.exiting_flows))
         self.exiting_flows = None

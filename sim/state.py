@@ -109,14 +109,18 @@ class FirmTable:
         return rows
 
     def remove(self, mask: np.ndarray) -> None:
-        """Drop the rows where ``mask`` is true, keeping the others in order."""
+        """Drop the rows where ``mask`` is true: the last living rows move into the holes.
+
+        Work is proportional to the number of rows removed, not to the table.
+        """
         if not mask.any():
             return
-        keep = ~mask
         self.row_of[self.firm_id[mask]] = -1
-        m = int(keep.sum())
+        m = self.n - int(mask.sum())
+        holes = np.nonzero(mask[:m])[0]  # removed rows that living rows must fill
+        movers = np.nonzero(~mask[m:])[0] + m  # living rows beyond the new end
         for name in FIELDS:
             arr = self._data[name]
-            arr[:m] = arr[: self.n][keep]
+            arr[holes] = arr[movers]
         self.n = m
-        self.row_of[self.firm_id] = np.arange(m)
+        self.row_of[self.firm_id[holes]] = holes
