@@ -82,9 +82,10 @@ def clear_markets(model) -> None:
     share = f.share + p.customer_inertia_speed * (target - f.share)
 
     tau = p.market_array("trade_cost")
-    spend = share * mk.expenditure.T[niche]  # buyers' expenditure on each firm
-    units = spend / (f.price[:, None] * (1.0 + tau)[None, :] * mk.price_factor[None, :])
-    demanded = units.sum(axis=1)
+    # Buyers' spending on each firm, net of trade costs and exchange rates, is
+    # what the firm would invoice at its own price (the price cancels out).
+    invoiced = share * mk.expenditure.T[niche] * (1.0 / ((1.0 + tau) * mk.price_factor))[None, :]
+    demanded = invoiced.sum(axis=1) / f.price  # units
     capacity = f.employees * f.productivity
     served_frac = np.minimum(1.0, capacity / np.maximum(demanded, 1e-12))
 
@@ -92,5 +93,5 @@ def clear_markets(model) -> None:
     update_rival_share(model)
     f.demanded[:] = demanded
     f.output[:] = demanded * served_frac
-    f.sales[:] = units * served_frac[:, None] * f.price[:, None]
+    f.sales[:] = invoiced * served_frac[:, None]
     f.revenue[:] = f.sales.sum(axis=1)

@@ -100,7 +100,7 @@ def evolve(model) -> None:
     f = model.firms
     sd = np.full(N_MARKETS, p.match_sd_foreign)
     sd[DOMESTIC] = p.match_sd
-    f.match[:] = p.match_persistence * f.match + sd * model.streams["matches"].standard_normal(f.match.shape)
+    f.match[:] = p.match_persistence * f.match + sd * model.streams["matches"].standard_normal(f.match.shape, dtype=np.float32)
 
     # Rivals innovate at a trend rate and also learn: they close a share
     # ``rival_catchup`` of any drift away from their initial position relative
