@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.state import row_sums
 from sim.world import N_MARKETS, N_NICHES
 
 _MARKET_INDEX = np.arange(N_MARKETS)[None, :]
@@ -29,69 +30,116 @@ def set_prices(model) -> None:
     f.price[:] = (1.0 + f.markup) * (model.wage / f.productivity + p.material_cost)
 
 
+def niche_rows(firms) -> np.ndarray:
+    """The firms' niches as indices (cached until firms enter or exit)."""
+    return firms.cached("niche_intp", lambda: firms.niche.astype(np.intp))
+
+
+def _cell_index(firms) -> np.ndarray:
+    """Flat (niche, market) cell of every element of a (firms, markets) array (cached)."""
+    return firms.cached("cell_index", lambda: (niche_rows(firms)[:, None] * N_MARKETS + _MARKET_INDEX).ravel())
+
+
+def _cell_constant(model) -> np.ndarray:
+    """The (market, niche) part of log(E_firm / E_rival), transposed to (niches, markets)."""
+    p, mk = model.params, model.markets
+    bq = p.market_array("quality_weight")
+    bp = p.market_array("price_weight")
+    tau = p.market_array("trade_cost")
+    cell = bp[:, None] * (np.log(mk.rival_price) - np.log((1.0 + tau) * mk.price_factor)[:, None]) - bq[:, None] * np.log(mk.rival_quality)
+    return cell.T
+
+
+def _log_competitiveness_by_market(model) -> np.ndarray:
+    """log_competitiveness transposed, shape (markets, firms): rows are long, so numpy's loops are fast."""
+    f, p = model.firms, model.params
+    bq = p.market_array("quality_weight")
+    bp = p.market_array("price_weight")
+    out = bq[:, None] * np.log(f.quality)
+    out -= bp[:, None] * np.log(f.price)
+    out += np.take(_cell_constant(model).T, niche_rows(f), axis=1)
+    return out
+
+
 def log_competitiveness(model) -> np.ndarray:
     """log(E_firm / E_rival) in every market, shape (firms, markets).
 
     Separable: bq log q_i - bp log p_i plus a (market, niche) constant holding
     the rivals, trade costs and exchange rates, so only 2n logs are taken.
     """
-    f, p, mk = model.firms, model.params, model.markets
-    bq = p.market_array("quality_weight")
-    bp = p.market_array("price_weight")
-    tau = p.market_array("trade_cost")
-    cell = bp[:, None] * (np.log(mk.rival_price) - np.log((1.0 + tau) * mk.price_factor)[:, None]) - bq[:, None] * np.log(mk.rival_quality)
-    return np.log(f.quality)[:, None] * bq - np.log(f.price)[:, None] * bp + cell.T[f.niche.astype(np.intp)]
+    return np.ascontiguousarray(_log_competitiveness_by_market(model).T)
 
 
 def attractiveness(model) -> np.ndarray:
     """a = employees^alpha x E x exp(match) in every market, shape (firms, markets), served or not."""
     f = model.firms
-    log_a = model.params.reach_elasticity * np.log(f.employees)[:, None] + log_competitiveness(model) + f.match
-    return np.exp(np.clip(log_a, -200, 200))
+    log_a = _log_competitiveness_by_market(model)
+    log_a += model.params.reach_elasticity * np.log(f.employees)
+    out = np.add(log_a.T, f.match, out=np.empty((f.n, N_MARKETS)))
+    np.clip(out, -200, 200, out=out)
+    return np.exp(out, out=out)
 
 
 def cell_totals(niche: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Sum a (firms, markets) array over the firms of each niche: shape (markets, niches)."""
     flat = (niche.astype(np.intp)[:, None] * N_MARKETS + _MARKET_INDEX).ravel()
+    return _cell_sums(flat, values)
+
+
+def _cell_sums(flat: np.ndarray, values: np.ndarray) -> np.ndarray:
     sums = np.bincount(flat, weights=values.ravel(), minlength=N_NICHES * N_MARKETS)
     return sums.reshape(N_NICHES, N_MARKETS).T
+
+
+def firm_cell_totals(firms, values: np.ndarray) -> np.ndarray:
+    """cell_totals(firms.niche, values) for a (living firms, markets) array, with the cell index cached."""
+    return _cell_sums(_cell_index(firms), values)
 
 
 def target_shares(model, attract: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Logit shares s* of the served cells and the denominators R + sum a, shape (markets, niches)."""
     f, mk = model.firms, model.markets
-    niche = f.niche.astype(np.intp)
+    niche = niche_rows(f)
     present = attract * f.served
-    denominator = mk.rival_mass + cell_totals(niche, present)
-    return present / denominator.T[niche], denominator
+    denominator = mk.rival_mass + firm_cell_totals(f, present)
+    present /= np.take(denominator.T, niche, axis=0)
+    return present, denominator
 
 
 def update_rival_share(model) -> None:
-    """The rivals hold whatever share of each cell the region's firms do not."""
-    model.markets.rival_share = 1.0 - cell_totals(model.firms.niche, model.firms.share)
+    """The rivals hold whatever share of each cell the region's firms do not.
+
+    Call after changing the firms' shares; the sums are taken when
+    ``model.markets.rival_share`` is next read (nothing in a step reads it).
+    """
+    model.markets._rival_share_of = model
 
 
 def clear_markets(model) -> None:
     """Move shares toward the logit targets, serve demand up to capacity, book sales."""
     f, p, mk = model.firms, model.params, model.markets
     set_prices(model)
-    niche = f.niche.astype(np.intp)
+    niche = niche_rows(f)
     # Attractiveness and logit denominators are reused by this quarter's entry decisions.
     model.attract = attractiveness(model)
-    target, model.denominator = target_shares(model, model.attract)
-    share = f.share + p.customer_inertia_speed * (target - f.share)
+    share, model.denominator = target_shares(model, model.attract)
+    share -= f.share
+    share *= p.customer_inertia_speed
+    share += f.share  # share + speed x (target - share)
 
     tau = p.market_array("trade_cost")
     # Buyers' spending on each firm, net of trade costs and exchange rates, is
     # what the firm would invoice at its own price (the price cancels out).
-    invoiced = share * mk.expenditure.T[niche] * (1.0 / ((1.0 + tau) * mk.price_factor))[None, :]
-    demanded = invoiced.sum(axis=1) / f.price  # units
+    invoiced = np.take(mk.expenditure.T, niche, axis=0)
+    invoiced *= share
+    invoiced *= (1.0 / ((1.0 + tau) * mk.price_factor))[None, :]
+    demanded = row_sums(invoiced) / f.price  # units
     capacity = f.employees * f.productivity
     served_frac = np.minimum(1.0, capacity / np.maximum(demanded, 1e-12))
 
-    f.share[:] = share * served_frac[:, None]
+    np.multiply(share, served_frac[:, None], out=f.share)
     update_rival_share(model)
     f.demanded[:] = demanded
     f.output[:] = demanded * served_frac
-    f.sales[:] = invoiced * served_frac[:, None]
-    f.revenue[:] = f.sales.sum(axis=1)
+    np.multiply(invoiced, served_frac[:, None], out=f.sales)
+    f.revenue[:] = row_sums(f.sales)

@@ -8,7 +8,8 @@ rivals whose price falls and quality rises at trend rates with noise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,6 @@ class Markets:
     expenditure: np.ndarray  # trend * exp(shock)
     rival_price: np.ndarray  # consumer price of the rival pool, EUR thousand per unit
     rival_quality: np.ndarray
-    rival_share: np.ndarray  # share of expenditure won by the rival pool
     rival_mass: np.ndarray  # rivals' weight in the logit denominator (set at initialisation)
     demand_multiplier: np.ndarray  # shocks: multiplier of expenditure (1 = none), set by sim/shocks.py
     price_factor: np.ndarray  # shocks: multiplier of regional firms' consumer prices abroad (exchange rate)
@@ -32,6 +32,27 @@ class Markets:
     rival_quality_shift: np.ndarray  # shocks: shift of the rivals' quality anchor (log)
     rival_price_gap: np.ndarray  # initial log gap of rivals' price to the regional niche mean
     rival_quality_gap: np.ndarray  # initial log gap of rivals' quality to the regional niche mean
+    _rival_share: np.ndarray | None = field(default=None, repr=False)
+    _rival_share_of: Any = field(default=None, repr=False, compare=False)  # model whose firms' shares it is derived from
+
+    @property
+    def rival_share(self) -> np.ndarray:
+        """Share of expenditure won by the rival pool (whatever the region's firms do not hold).
+
+        Recomputed from the firms' shares only when read after a change
+        (sim.competition.update_rival_share marks it), not at every change.
+        """
+        if self._rival_share_of is not None:
+            from sim.competition import firm_cell_totals
+
+            self._rival_share = 1.0 - firm_cell_totals(self._rival_share_of.firms, self._rival_share_of.firms.share)
+            self._rival_share_of = None
+        return self._rival_share
+
+    @rival_share.setter
+    def rival_share(self, value: np.ndarray) -> None:
+        self._rival_share = value
+        self._rival_share_of = None
 
 
 def regional_log_means(model) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +87,7 @@ def initial_markets(model, regional_output: np.ndarray, median_price: np.ndarray
         expenditure=trend.copy(),
         rival_price=rival_price,
         rival_quality=rival_quality,
-        rival_share=np.ones_like(trend),
+        _rival_share=np.ones_like(trend),
         rival_mass=np.ones_like(trend),
         demand_multiplier=np.ones_like(trend),
         price_factor=np.ones(N_MARKETS),
@@ -100,7 +121,9 @@ def evolve(model) -> None:
     f = model.firms
     sd = np.full(N_MARKETS, p.match_sd_foreign)
     sd[DOMESTIC] = p.match_sd
-    f.match[:] = p.match_persistence * f.match + sd * model.streams["matches"].standard_normal(f.match.shape, dtype=np.float32)
+    draw = np.multiply(model.streams["matches"].standard_normal(f.match.shape, dtype=np.float32), sd)
+    f.match[:] *= p.match_persistence
+    f.match[:] += draw
 
     # Rivals innovate at a trend rate and also learn: they close a share
     # ``rival_catchup`` of any drift away from their initial position relative

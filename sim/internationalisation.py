@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim import finance, networks, policy
-from sim.competition import attractiveness, target_shares, update_rival_share
+from sim.competition import attractiveness, niche_rows, target_shares, update_rival_share
+from sim.state import row_sums
 from sim.world import DOMESTIC, MARKETS, N_NICHES
 
 
@@ -51,11 +52,11 @@ def margin(model) -> np.ndarray:
 def expected_entry_revenue(model, attract: np.ndarray, denominator: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
     """Quarterly revenue at the logit share firms ``rows`` would win in each market, shape (rows, markets)."""
     f, p, mk = model.firms, model.params, model.markets
-    niche = f.niche[rows].astype(np.intp)
+    niche = niche_rows(f)[rows]
     mine = attract[rows]
-    share = mine / (denominator.T[niche] + np.where(f.served[rows], 0.0, mine))
+    share = mine / (np.take(denominator.T, niche, axis=0) + np.where(f.served[rows], 0.0, mine))
     tau = p.market_array("trade_cost")
-    return share * mk.expenditure.T[niche] / ((1.0 + tau)[None, :] * mk.price_factor[None, :])
+    return share * np.take(mk.expenditure.T, niche, axis=0) / ((1.0 + tau)[None, :] * mk.price_factor[None, :])
 
 
 def entry_values(model, expected_revenue: np.ndarray, rows: np.ndarray | slice = slice(None), cost: np.ndarray | None = None) -> np.ndarray:
@@ -79,10 +80,11 @@ def _enter(model, rows: np.ndarray, markets: np.ndarray, share: np.ndarray) -> N
 def leave(model, mask: np.ndarray, update: bool = True) -> None:
     """Withdraw from the (firm, market) cells in ``mask``; buyers go to the rivals."""
     f = model.firms
-    f.share[mask] = 0.0
-    f.served[mask] = False
-    f.consortium[mask] = False
-    f.loss_quarters[mask] = 0
+    cells = np.nonzero(mask)  # usually a few cells: index them once
+    f.share[cells] = 0.0
+    f.served[cells] = False
+    f.consortium[cells] = False
+    f.loss_quarters[cells] = 0
     if update:
         update_rival_share(model)
 
@@ -101,13 +103,20 @@ def review_markets(model) -> None:
     f, p = model.firms, model.params
     rng = model.streams["internationalisation"]
     # Consortium members share presence costs as they shared the sunk cost.
-    presence = p.market_array("presence_cost")[None, :] * np.where(f.consortium, p.consortium_entry_share, 1.0)
+    presence = p.market_array("presence_cost")[None, :]
+    if f.consortium.any():
+        presence = presence * np.where(f.consortium, p.consortium_entry_share, 1.0)
     foreign = f.served.copy()
     foreign[:, DOMESTIC] = False
-    model.quarter_costs["presence"] = (foreign * presence).sum(axis=1)
+    model.quarter_costs["presence"] = row_sums(foreign * presence)
 
-    profit = f.sales * margin(model)[:, None] - presence
-    f.loss_quarters[:] = np.where(foreign & (profit < 0), f.loss_quarters + 1, 0)
+    profit = f.sales * margin(model)[:, None]
+    profit -= presence
+    losing = profit < 0
+    losing &= foreign
+    lq = f.loss_quarters
+    lq += 1
+    lq[~losing] = 0
     left = foreign & (f.loss_quarters >= p.market_exit_patience)
     leave(model, left, update=False)  # _enter below updates the rivals' share
 
@@ -140,7 +149,9 @@ def review_markets(model) -> None:
     model.quarter_costs["entry"] = booked
     _enter(model, entered, best[enters], initial_share(model, entered, best[enters], gain[enters]))
 
-    alone = ~np.isin(reviewing, entered)
+    has_entered = np.zeros(f.n, dtype=bool)
+    has_entered[entered] = True
+    alone = ~has_entered[reviewing]
     form_consortia(model, reviewing[alone], value[alone], revenue[alone])
 
 

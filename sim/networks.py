@@ -90,11 +90,13 @@ def degree(model) -> np.ndarray:
     return np.bincount(np.concatenate([ra, rb]), minlength=model.firms.n)
 
 
-def weighted_pick(keys: np.ndarray, weight: np.ndarray, wanted: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """For each wanted key, a row whose key matches, drawn with probability proportional to weight (-1: none)."""
-    order = np.argsort(keys.astype(np.int16), kind="stable")  # small integer keys: radix sort
+def weighted_pick(keys: np.ndarray, weight: np.ndarray, wanted: np.ndarray, u: np.ndarray, grouped: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """For each wanted key, a row whose key matches, drawn with probability proportional to weight (-1: none).
+
+    ``grouped``: the stable order of the rows by key and the sorted keys, if already known.
+    """
+    order, sorted_keys = grouped if grouped is not None else _group(keys)
     cumulative = np.cumsum(weight[order])
-    sorted_keys = keys[order]
     start = np.searchsorted(sorted_keys, wanted, side="left")
     stop = np.searchsorted(sorted_keys, wanted, side="right")
     before = np.where(start > 0, cumulative[np.maximum(start - 1, 0)], 0.0)
@@ -104,6 +106,12 @@ def weighted_pick(keys: np.ndarray, weight: np.ndarray, wanted: np.ndarray, u: n
     index = np.minimum(np.searchsorted(cumulative, before[able] + u[able] * total[able], side="right"), stop[able] - 1)
     out[able] = order[index]
     return out
+
+
+def _group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows in stable order of their (small integer) keys, and the keys in that order."""
+    order = np.argsort(keys.astype(np.int16), kind="stable")  # small integer keys: radix sort
+    return order, keys[order]
 
 
 def collaborate(model) -> None:
@@ -130,13 +138,14 @@ def collaborate(model) -> None:
     same_province = ~same_bucket & (where < p.partner_same_niche_local + p.partner_same_province)
     anywhere = ~same_bucket & ~same_province
     candidate = np.full(seekers.size, -1)
-    for mask, keys in (
-        (same_bucket, province * N_NICHES + niche),
-        (same_province, province),
-        (anywhere, niche),
+    for name, mask, keys in (
+        ("bucket", same_bucket, province * N_NICHES + niche),
+        ("province", same_province, province),
+        ("niche", anywhere, niche),
     ):
         if mask.any():
-            candidate[mask] = weighted_pick(keys, weight, keys[seekers[mask]], u[mask])
+            grouped = f.cached(f"networks_group_{name}", lambda keys=keys: _group(keys))  # provinces and niches are fixed
+            candidate[mask] = weighted_pick(keys, weight, keys[seekers[mask]], u[mask], grouped)
     # Triadic closure: some searches go through a partner's partner.
     peer = partner_peer(model, rng)
     first = peer[seekers]
@@ -170,7 +179,11 @@ def partner_peer(model, rng: np.random.Generator) -> np.ndarray:
         return peer
     ends = np.concatenate([ra, rb])
     others = np.concatenate([rb, ra])
-    order = np.argsort(ends)  # groups each firm's links (any order inside a group: the draw below is uniform)
+    # Group each firm's links, in link order (any order inside a group would do:
+    # the draw below is uniform). A stable sort is unique, so the draw does not
+    # depend on the sorting algorithm; rows fit 16 bits up to 65,536 firms, where
+    # numpy sorts stably in linear time (radix sort).
+    order = np.argsort(ends.astype(np.uint16) if n <= 1 << 16 else ends, kind="stable")
     count = np.bincount(ends, minlength=n)
     start = np.cumsum(count) - count
     has = count > 0
@@ -185,12 +198,13 @@ def partners_present(model, rows: np.ndarray) -> np.ndarray:
     ra, rb = rows_of(model)
     position = np.full(f.n, -1)
     position[rows] = np.arange(rows.size)
-    ends = np.concatenate([ra, rb])
-    others = np.concatenate([rb, ra])
-    mine = position[ends] >= 0  # only links of the firms asked about
-    flat = (position[ends[mine]][:, None] * N_MARKETS + np.arange(N_MARKETS)[None, :]).ravel()
-    count = np.bincount(flat, weights=f.served[others[mine]].ravel(), minlength=rows.size * N_MARKETS)
-    return count.reshape(rows.size, N_MARKETS) > 0
+    present = np.zeros((rows.size, N_MARKETS), dtype=bool)
+    for mine, other in ((ra, rb), (rb, ra)):
+        at = position[mine]
+        asked = at >= 0  # only links of the firms asked about
+        link, market = np.nonzero(f.served[other[asked]])
+        present[at[asked][link], market] = True
+    return present
 
 
 def spill(model) -> None:

@@ -8,6 +8,7 @@ are recorded every ``panel_every`` steps, at the last step, and when they exit.
 
 from __future__ import annotations
 
+import math
 from functools import partial
 
 import mesa
@@ -17,6 +18,7 @@ import pandas as pd
 from sim import networks
 from sim.finance import net_worth
 from sim.policy import INSTRUMENT_TYPES
+from sim.state import row_sums
 from sim.world import FOREIGN_MARKETS, MARKETS, N_MARKETS, N_NICHES, N_PROVINCES, NICHES, PROVINCES
 
 GUARANTEE = INSTRUMENT_TYPES.index("credit_guarantee")
@@ -82,15 +84,52 @@ def shannon(weights: np.ndarray) -> float:
     return float(-(q * np.log(q)).sum())
 
 
+def _percentile_linear(values: np.ndarray, fraction: float) -> float:
+    """np.percentile(values, 100 x fraction), linear method, from ``values`` partitioned around the two ranks it needs.
+
+    The same float operations as numpy's, so the result is identical.
+    """
+    virtual = (values.size - 1) * fraction
+    i = math.floor(virtual)
+    a, b = float(values[i]), float(values[min(i + 1, values.size - 1)])
+    gamma = virtual - i
+    diff = b - a
+    return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
+
+
 def within_niche_p90_p10(niche: np.ndarray, productivity: np.ndarray) -> float:
     """Mean over niches of the 90/10 productivity ratio inside each niche (pattern 6 is within industries)."""
+    niche = niche.astype(np.intp)
+    order = np.argsort(niche.astype(np.int16), kind="stable")  # small integer keys: radix sort
+    stops = np.cumsum(np.bincount(niche, minlength=N_NICHES)).tolist()
+    grouped = productivity[order]
     ratios = []
+    start = 0
     for k in range(N_NICHES):
-        values = productivity[niche == k]
+        values = grouped[start : stops[k]]
+        start = stops[k]
         if values.size >= 10:
-            p90, p10 = np.percentile(values, [90, 10])
-            ratios.append(p90 / p10)
+            last = values.size - 1
+            kth = sorted({min(math.floor(last * q) + j, last) for q in (0.9, 0.1) for j in (0, 1)})
+            values = np.partition(values, kth)
+            ratios.append(_percentile_linear(values, 0.9) / _percentile_linear(values, 0.1))
     return float(np.mean(ratios)) if ratios else 1.0
+
+
+def market_codes(served: np.ndarray) -> np.ndarray:
+    """Bit pattern of the markets each firm serves (bit i: market i), as int64."""
+    if served.shape[1] <= 8:
+        return np.packbits(served, axis=1, bitorder="little")[:, 0].astype(np.int64)
+    return (served * _WEIGHTS).sum(axis=1)
+
+
+def exporters(served: np.ndarray) -> np.ndarray:
+    """Which firms serve at least one foreign market."""
+    if served.shape[1] == 8 and served.flags.c_contiguous and served.dtype == np.bool_:
+        # the 8 bytes of a row read as one integer: any foreign byte set
+        foreign = np.uint64(0xFFFFFFFFFFFFFFFF ^ (0xFF if np.little_endian else 0xFF << 56))
+        return (served.view(np.uint64)[:, 0] & foreign) != 0
+    return served[:, 1:].any(axis=1)
 
 
 def indicators(model, n_entries: int, n_exits: int, exiting_flows: dict[str, np.ndarray] | None = None) -> dict[str, float]:
@@ -102,7 +141,7 @@ def indicators(model, n_entries: int, n_exits: int, exiting_flows: dict[str, np.
     """
     f, p = model.firms, model.params
     t = model.steps
-    exporter = f.served[:, 1:].any(axis=1)
+    exporter = exporters(f.served)
     employment = float(f.employees.sum())
     by_market = f.sales.sum(axis=0)
     profits = float(f.profit.sum())
@@ -162,7 +201,7 @@ def province_totals(model, exiting_flows: dict[str, np.ndarray] | None = None) -
     """Firms, employment, exporters (end of quarter) and exports (incl. firms that exited) by province."""
     f = model.firms
     province = f.province.astype(np.intp)
-    exports = np.bincount(province, weights=f.sales[:, 1:].sum(axis=1), minlength=N_PROVINCES)
+    exports = np.bincount(province, weights=row_sums(f.sales[:, 1:]), minlength=N_PROVINCES)
     if exiting_flows is not None:
         exports = exports + exiting_flows["province_exports"]
     return {
@@ -171,7 +210,7 @@ def province_totals(model, exiting_flows: dict[str, np.ndarray] | None = None) -
         "firms": np.bincount(province, minlength=N_PROVINCES).astype(np.int64),
         "employment": np.bincount(province, weights=f.employees, minlength=N_PROVINCES),
         "exports": exports,
-        "exporters": np.bincount(province, weights=f.served[:, 1:].any(axis=1), minlength=N_PROVINCES).astype(np.int64),
+        "exporters": np.bincount(province, weights=exporters(f.served), minlength=N_PROVINCES).astype(np.int64),
     }
 
 
@@ -205,8 +244,13 @@ class Observer:
     def firm_rows(self, model, mask: np.ndarray | slice = slice(None), exited: bool = False) -> dict[str, np.ndarray]:
         """Raw panel columns for the selected firms at the current step (framed later)."""
         f = model.firms
+        if not isinstance(mask, slice):
+            mask = np.flatnonzero(mask) if np.asarray(mask).dtype == np.bool_ else np.asarray(mask)  # a few rows: take them by index
         served = f.served[mask]
         n = int(served.shape[0])
+        sales = f.sales[mask]
+        support = f.support[mask]
+        location = f.location[mask]
         return {
             "step": np.full(n, model.steps, dtype=np.int32),
             "firm_id": f.firm_id[mask].copy(),
@@ -215,9 +259,9 @@ class Observer:
             "age": (model.steps - f.entered_step[mask]).astype(np.int32),
             "employees": f.employees[mask].copy(),
             "sales": f.revenue[mask].copy(),
-            "export_sales": f.sales[mask][:, 1:].sum(axis=1),
+            "export_sales": row_sums(sales[:, 1:]),
             "n_markets": served.sum(axis=1).astype(np.int8),
-            "markets": (served * _WEIGHTS).sum(axis=1),
+            "markets": market_codes(served),
             "productivity": f.productivity[mask].copy(),
             "quality": f.quality[mask].copy(),
             "price": f.price[mask].copy(),
@@ -229,12 +273,12 @@ class Observer:
             "entered_step": f.entered_step[mask].copy(),
             "parent_id": f.parent_id[mask].copy(),
             "n_partners": networks.degree(model)[mask].astype(np.int32),
-            "x_km": f.location[mask][:, 0].copy(),
-            "y_km": f.location[mask][:, 1].copy(),
+            "x_km": location[:, 0].copy(),
+            "y_km": location[:, 1].copy(),
             "university_link": f.collab_until[mask] >= model.steps,
             "training": f.training_until[mask] >= model.steps,
-            "policy_support": f.support[mask].sum(axis=1),
-            **{f"support_{kind}": f.support[mask][:, i].copy() for i, kind in enumerate(INSTRUMENT_TYPES)},
+            "policy_support": support.sum(axis=1),
+            **{f"support_{kind}": support[:, i].copy() for i, kind in enumerate(INSTRUMENT_TYPES)},
             "exited": np.full(n, exited),
         }
 
@@ -247,13 +291,15 @@ class Observer:
 
     def record_exits(self, model, mask: np.ndarray) -> None:
         """Last row of each exiting firm, flagged ``exited``, and its flows of the quarter."""
-        self.panel.append(self.firm_rows(model, mask, exited=True))
+        rows = np.flatnonzero(mask)
+        self.panel.append(self.firm_rows(model, rows, exited=True))
         f = model.firms
-        province = f.province[mask].astype(np.intp)
+        province = f.province[rows].astype(np.intp)
+        sales = f.sales[rows]
         self.exiting_flows = {
-            "by_market": f.sales[mask].sum(axis=0),
-            "profit": f.profit[mask].sum(),
-            "province_exports": np.bincount(province, weights=f.sales[mask][:, 1:].sum(axis=1), minlength=N_PROVINCES),
+            "by_market": sales.sum(axis=0),
+            "profit": f.profit[rows].sum(),
+            "province_exports": np.bincount(province, weights=row_sums(sales[:, 1:]), minlength=N_PROVINCES),
         }
 
     def province_frame(self) -> pd.DataFrame:
