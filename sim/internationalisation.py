@@ -130,7 +130,7 @@ def review_markets(model) -> None:
     value[:, DOMESTIC] = -np.inf
 
     # Firms apply for entry support when it makes entry pay (sim/policy.py).
-    offer, source = entry_offers(model, reviewing)
+    offer, source = entry_offers(model, reviewing, costs)
     best = np.argmax(value + offer, axis=1)
     pick = np.arange(reviewing.size)
     chosen = value[pick, best] + offer[pick, best] > 0
@@ -163,19 +163,24 @@ def initial_share(model, rows: np.ndarray, markets: np.ndarray, revenue: np.ndar
     return p.customer_inertia_speed * revenue * (1 + tau[markets]) * mk.price_factor[markets] / mk.expenditure[markets, niche]
 
 
-def entry_offers(model, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Best EU-programme co-funding each firm could get for each market, and its instrument (-1: none)."""
+def entry_offers(model, rows: np.ndarray, costs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Best EU-programme co-funding each firm could get for each market, and its instrument (-1: none).
+
+    The programme pays its shares of the entry cost the firm actually faces
+    (``costs``, shape (rows, markets): a partner in the market lowers it) and
+    of the first quarters' presence costs.
+    """
     p = model.params
     offer = np.zeros((rows.size, len(MARKETS)))
     source = np.full((rows.size, len(MARKETS)), -1)
     if not policy.active(model, "eu_internationalisation"):
         return offer, source
-    entry, presence = entry_costs(model), p.market_array("presence_cost")
+    presence = p.market_array("presence_cost")
     for m, market in enumerate(MARKETS[1:], start=1):
 
         def amount(spec, m=m, market=market):
             covered = market in spec.markets
-            return np.full(rows.size, covered * (spec.entry_cost_share * entry[m] + spec.presence_cost_share * presence[m] * spec.presence_quarters))
+            return covered * (spec.entry_cost_share * costs[:, m] + spec.presence_cost_share * presence[m] * spec.presence_quarters)
 
         offer[:, m], source[:, m] = policy.best_offers(model, "eu_internationalisation", rows, amount)
     return offer, source
