@@ -68,20 +68,25 @@ class _Policy(_Window):
         return self
 
 
-class EUInternationalisation(_Policy):
-    """Co-funds the sunk cost of entering named foreign markets (and optionally first presence costs)."""
+class _ForeignMarketPolicy(_Policy):
+    """A policy about entering foreign markets: which ones it covers."""
 
-    instrument: Literal["eu_internationalisation"]
-    payer: Payer = "eu"
-    markets: list[str] = Field(default_factory=lambda: list(FOREIGN_MARKETS), description="foreign markets whose entry is co-funded")
-    entry_cost_share: float = Field(0.5, ge=0, le=1, description="share of the sunk entry cost paid by the programme")
-    presence_cost_share: float = Field(0.0, ge=0, le=1, description="share of presence costs paid in the first quarters after entry")
-    presence_quarters: int = Field(4, ge=0, le=400, description="quarters after entry in which presence costs are co-funded")
+    markets: list[str] = Field(default_factory=lambda: list(FOREIGN_MARKETS), description="foreign markets the policy covers")
 
     @field_validator("markets")
     @classmethod
     def _markets(cls, v: list[str]) -> list[str]:
         return _check_names(v, FOREIGN_MARKETS, "foreign market")
+
+
+class EUInternationalisation(_ForeignMarketPolicy):
+    """Co-funds the sunk cost of entering named foreign markets (and optionally first presence costs)."""
+
+    instrument: Literal["eu_internationalisation"]
+    payer: Payer = "eu"
+    entry_cost_share: float = Field(0.5, ge=0, le=1, description="share of the sunk entry cost paid by the programme")
+    presence_cost_share: float = Field(0.0, ge=0, le=1, description="share of presence costs paid in the first quarters after entry")
+    presence_quarters: int = Field(4, ge=0, le=400, description="quarters after entry in which presence costs are co-funded")
 
 
 class UniversityVouchers(_Policy):
@@ -108,18 +113,12 @@ class TrainingSubsidy(_Policy):
     subsidy_share: float = Field(0.5, ge=0, le=1, description="share of the training cost paid")
 
 
-class ExportConsortia(_Policy):
+class ExportConsortia(_ForeignMarketPolicy):
     """Pays part of the costs of small firms that enter a foreign market together."""
 
     instrument: Literal["export_consortia"]
-    markets: list[str] = Field(default_factory=lambda: list(FOREIGN_MARKETS), description="foreign markets consortia may enter")
     subsidy_share: float = Field(0.5, ge=0, le=1, description="share of each member's coordination and entry costs paid")
     max_employees: float = Field(50.0, gt=0, le=1e6, description="eligibility: firms with fewer employees")
-
-    @field_validator("markets")
-    @classmethod
-    def _markets(cls, v: list[str]) -> list[str]:
-        return _check_names(v, FOREIGN_MARKETS, "foreign market")
 
 
 PolicySpec = Annotated[
