@@ -63,7 +63,7 @@ def load_scenario_from(params: Params, overrides: dict) -> Params:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="distretto", description="Agent-based model of Emilia-Romagna's advanced mechanics industry.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    run = sub.add_parser("run", help="run one simulation and write model.parquet, firms.parquet, provinces.parquet, manifest.json")
+    run = sub.add_parser("run", help="run one simulation and write its Parquet tables and manifest.json")
     run.add_argument("scenario", nargs="?", default=None, help="scenario name in scenarios/ or path to a .toml file (default: baseline)")
     run.add_argument("--from-manifest", type=Path, default=None, metavar="MANIFEST", help="rerun exactly the run a manifest.json describes (scenario, parameters, seed, steps)")
     run.add_argument("--seed", type=_count("--seed", 0), default=None, help="random seed (default 1)")
@@ -191,7 +191,7 @@ def _run(args: argparse.Namespace) -> int:
     out = args.out or default_out_dir(params, seed, params.steps)
     check_output_dir(Path(out))
     paths = run(params, seed, Path(out), progress=not args.quiet)
-    print(f"wrote {paths['model'].parent}/ (model.parquet, firms.parquet, provinces.parquet, manifest.json)")
+    print(f"wrote {paths['model'].parent}/ (model.parquet, firms.parquet, provinces.parquet, network.parquet, manifest.json)")
     return 0
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
@@ -245,3 +246,24 @@ def metrics(model) -> dict[str, float]:
         "network_clustering": float(local.mean()),
         "giant_component_share": float(np.bincount(labels).max() / n),
     }
+
+
+def edge_list(model) -> pd.DataFrame:
+    """The network now, as a tidy edge list (network.parquet): collaborations between firms and with universities."""
+    from sim.universities import UNIVERSITIES
+
+    f, links = model.firms, model.links
+    rows_of(model)  # drop links of firms that have exited
+    active = np.nonzero((f.collab_until >= model.steps) & (f.university >= 0))[0]
+    names = np.array([name for name, _, _ in UNIVERSITIES], dtype=object)
+    collab = pd.DataFrame({"firm_id": links.a, "partner_id": pd.array(links.b, dtype="Int64"), "university": pd.array([None] * links.n, dtype="string")})
+    collab["kind"], collab["since"] = "collaboration", links.since
+    univ = pd.DataFrame(
+        {"firm_id": f.firm_id[active], "partner_id": pd.array([None] * active.size, dtype="Int64"), "university": pd.array(names[f.university[active]], dtype="string")}
+    )
+    univ["kind"], univ["since"] = "university", f.collab_until[active] - model.params.collaboration_quarters + 1
+    frame = pd.concat([collab, univ], ignore_index=True)
+    frame.insert(0, "step", np.int32(model.steps))
+    frame["kind"] = pd.Categorical(frame["kind"], categories=["collaboration", "university"])
+    frame["since"] = frame["since"].astype(np.int32)
+    return frame

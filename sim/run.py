@@ -19,6 +19,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from sim import networks
 from sim.model import DistrictModel
 from sim.params import Params, ScenarioError
 
@@ -76,13 +77,21 @@ def _atomic_write(path: Path, write: Any) -> None:
 def write_outputs(model: DistrictModel, out: Path, manifest: dict[str, Any]) -> dict[str, Path]:
     """Write model.parquet, firms.parquet, provinces.parquet and manifest.json into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"model": out / "model.parquet", "firms": out / "firms.parquet", "provinces": out / "provinces.parquet", "manifest": out / "manifest.json"}
+    paths = {
+        "model": out / "model.parquet",
+        "firms": out / "firms.parquet",
+        "provinces": out / "provinces.parquet",
+        "network": out / "network.parquet",
+        "manifest": out / "manifest.json",
+    }
     model_frame = model.observer.model_frame(model)
     firms_frame = model.observer.panel_frame()
     province_frame = model.observer.province_frame()
     _atomic_write(paths["model"], lambda p: model_frame.to_parquet(p, index=False))
     _atomic_write(paths["firms"], lambda p: firms_frame.to_parquet(p, index=False))
     _atomic_write(paths["provinces"], lambda p: province_frame.to_parquet(p, index=False))
+    network_frame = networks.edge_list(model)
+    _atomic_write(paths["network"], lambda p: network_frame.to_parquet(p, index=False))
     text = json.dumps(manifest, indent=2, sort_keys=False, default=str)
     _atomic_write(paths["manifest"], lambda p: p.write_text(text + "\n", encoding="utf-8"))
     return paths
@@ -114,7 +123,7 @@ def run(params: Params, seed: int, out: Path, steps: int | None = None, progress
         "commit": git_commit(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_time_s": round(time.perf_counter() - started, 3),
-        "outputs": {"model": "model.parquet", "firms": "firms.parquet", "provinces": "provinces.parquet"},
+        "outputs": {"model": "model.parquet", "firms": "firms.parquet", "provinces": "provinces.parquet", "network": "network.parquet"},
     }
     return write_outputs(model, out, manifest)
 

@@ -14,15 +14,19 @@ from sim.cli import main
 
 def test_run_writes_outputs_and_manifest(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["run", "--seed", "3", "--steps", "6", "--firms", "120", "--out", str(out), "--quiet"]) == 0
+    assert main(["run", "--seed", "3", "--steps", "8", "--firms", "120", "--out", str(out), "--quiet"]) == 0
     assert str(out) in capsys.readouterr().out
     model = pd.read_parquet(out / "model.parquet")
     firms = pd.read_parquet(out / "firms.parquet")
     manifest = json.loads((out / "manifest.json").read_text())
-    assert len(model) == 6 and set(firms.loc[~firms.exited, "step"]) == {4, 6}
-    assert manifest["seed"] == 3 and manifest["steps"] == 6 and manifest["parameters"]["n_firms"] == 120
+    assert len(model) == 8 and set(firms.loc[~firms.exited, "step"]) == {4, 8}
+    assert manifest["seed"] == 3 and manifest["steps"] == 8 and manifest["parameters"]["n_firms"] == 120
     assert manifest["scenario"] == "baseline" and manifest["versions"]["mesa"].startswith("3.")
-    assert len(pd.read_parquet(out / "provinces.parquet")) == 6 * 9
+    assert len(pd.read_parquet(out / "provinces.parquet")) == 8 * 9
+    network = pd.read_parquet(out / "network.parquet")
+    collaborations = network[network.kind == "collaboration"]
+    assert len(collaborations) == model.n_collab_links.iloc[-1] and collaborations.partner_id.notna().all()
+    assert network[network.kind == "university"].university.notna().all() and set(network.step) <= {8}
     assert not list(out.glob(".*tmp*"))
 
 
