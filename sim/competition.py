@@ -25,9 +25,9 @@ _MARKET_INDEX = np.arange(N_MARKETS)[None, :]
 
 
 def set_prices(model) -> None:
-    """Ex-works price = (1 + markup) x unit variable cost (labour + materials)."""
+    """Ex-works price = (1 + markup) x unit variable cost (labour + materials, cheaper or dearer with regional suppliers)."""
     f, p = model.firms, model.params
-    f.price[:] = (1.0 + f.markup) * (model.wage / f.productivity + p.material_cost)
+    f.price[:] = (1.0 + f.markup) * (model.wage / f.productivity + p.material_cost * (1.0 + f.input_cost_gap))
 
 
 def niche_rows(firms) -> np.ndarray:
@@ -55,7 +55,7 @@ def _log_competitiveness_by_market(model) -> np.ndarray:
     f, p = model.firms, model.params
     bq = p.market_array("quality_weight")
     bp = p.market_array("price_weight")
-    out = bq[:, None] * np.log(f.quality)
+    out = bq[:, None] * (np.log(f.quality) + f.input_quality)  # suppliers' quality enters the product (sim/supply.py)
     out -= bp[:, None] * np.log(f.price)
     out += np.take(_cell_constant(model).T, niche_rows(f), axis=1)
     return out

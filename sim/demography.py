@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import space
+from sim import knowhow, space
 from sim.agents import Firm
 from sim.competition import set_prices, update_rival_share
 from sim.finance import record_defaults
-from sim.world import DOMESTIC, N_MARKETS, N_NICHES, N_PROVINCES, PROVINCE_NICHE_MIX, PROVINCE_SHARE
+from sim.world import DOMESTIC, N_MARKETS, N_NICHES, N_PROVINCES, NICHE_OVERLAP, PROVINCE_NICHE_MIX, PROVINCE_SHARE
 
 
 def gpd_sizes(rng: np.random.Generator, n: int, mean: float, shape: float, cap: float) -> np.ndarray:
@@ -47,12 +47,23 @@ def choose_parents(model, bucket: np.ndarray, rng: np.random.Generator) -> np.nd
     A share ``spinoff_share`` of entrants are spin-offs; their parent is drawn
     among the profitable firms of the same bucket with probability
     proportional to employees (each worker of a successful firm is a
-    potential founder).
+    potential founder). For a share ``spinoff_related_share`` of them the
+    parent works in a related niche of the same province instead (drawn by
+    know-how overlap, world.NICHE_OVERLAP): founders carry what they know
+    into a neighbouring product.
     """
     f = model.firms
     parent = np.full(bucket.size, -1)
     spin = rng.random(bucket.size) < model.params.spinoff_share
     pick = rng.random(bucket.size)
+    related = rng.random(bucket.size) < model.params.spinoff_related_share
+    if related.any():
+        own = bucket[related] % N_NICHES
+        other = np.where(np.eye(N_NICHES, dtype=bool), 0.0, NICHE_OVERLAP)[own]
+        cum = np.cumsum(other / other.sum(axis=1, keepdims=True), axis=1)
+        niche = np.minimum((rng.random(own.size)[:, None] > cum).sum(axis=1), N_NICHES - 1)
+        bucket = bucket.copy()
+        bucket[related] = bucket[related] - own + niche
     firm_bucket = f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp)
     weight = np.where(f.profit_trend > 0, f.employees, 0.0)
     order = np.argsort(firm_bucket.astype(np.int16), kind="stable")
@@ -116,6 +127,8 @@ def initial_population(model) -> None:
         quality=np.ones(n),
         markup=np.full(n, p.markup_init),
         rd_intensity=_rd_intensity(model, rng, n),
+        know_how=knowhow.initial_stock(model, niche, rng),
+        niche_entered=-age,
         served=served,
     )
     f = model.firms
@@ -185,6 +198,7 @@ def enter_firms(model) -> int:
     price = (1 + markup) * (model.wage / productivity + p.material_cost)
     quality = np.exp(log_appeal[niche] + appeal_index(model, employees, price) + p.entrant_appeal_sd * rng.standard_normal(n_new))
     location = space.locate(model, province, rng)
+    know_how = knowhow.initial_stock(model, niche, rng)
 
     # Most entrants are spin-offs: they inherit part of a profitable local
     # firm's know-how (productivity and appeal) and settle near it.
@@ -193,13 +207,16 @@ def enter_firms(model) -> int:
     spin = parent >= 0
     if spin.any():
         par = parent[spin]
-        lead = np.log(f.productivity[par]) - log_prod[niche[spin]]  # the parent's productivity advantage
+        parent_niche = f.niche[par].astype(np.intp)
+        lead = np.log(f.productivity[par]) - log_prod[parent_niche]  # the parent's advantage in its own niche
         productivity[spin] = np.exp(log_prod[niche[spin]] + p.spinoff_inheritance * lead + p.spinoff_gap + sd * spin_rng.standard_normal(par.size))
         price[spin] = (1 + markup[spin]) * (model.wage / productivity[spin] + p.material_cost)
-        premium = residual[par] - log_appeal[niche[spin]]
+        premium = residual[par] - log_appeal[parent_niche]
         noise = p.entrant_appeal_sd * spin_rng.standard_normal(par.size)
         quality[spin] = np.exp(log_appeal[niche[spin]] + appeal_index(model, employees[spin], price[spin]) + p.spinoff_inheritance * premium + noise)
         location[spin] = space.locate(model, province[spin], spin_rng, near=f.location[par])
+        inherit = p.spinoff_inheritance
+        know_how[spin] = inherit * f.know_how[par] + (1.0 - inherit) * know_how[spin]
     model.spinoff_entries = int(spin.sum())
     parent_id = np.where(spin, f.firm_id[np.maximum(parent, 0)], -1)
     units = employees * productivity * p.utilisation_target
@@ -225,6 +242,8 @@ def enter_firms(model) -> int:
         markup=markup,
         price=price,
         rd_intensity=_rd_intensity(model, rng, n_new),
+        know_how=know_how,
+        niche_entered=np.full(n_new, model.steps),
         cash=p.initial_cash * sales,
         debt=p.initial_debt * p.capital_per_worker * employees,
         expected_demand=units,

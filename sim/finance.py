@@ -76,7 +76,8 @@ def spendable(model) -> np.ndarray:
 def book_production_costs(model) -> None:
     """Wages, materials, depreciation, overhead and interest of the quarter."""
     f, p = model.firms, model.params
-    model.quarter_costs["production"] = model.wage * f.employees + p.material_cost * f.output + p.depreciation * p.capital_per_worker * f.employees + p.fixed_cost
+    materials = p.material_cost * (1.0 + f.input_cost_gap) * f.output  # cheaper or dearer with regional suppliers (sim/supply.py)
+    model.quarter_costs["production"] = model.wage * f.employees + materials + p.depreciation * p.capital_per_worker * f.employees + p.fixed_cost
     model.quarter_costs["interest"] = model.interest_rate * f.debt
 
 

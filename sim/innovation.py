@@ -1,7 +1,8 @@
 """Innovation and imitation, after the two-step search of Dosi, Fagiolo & Roventini (2010).
 
-University collaborations (sim/universities.py) and technical partners
-(sim/networks.py) raise the efficiency of innovation; training
+University collaborations (sim/universities.py), technical partners
+(sim/networks.py) and know-how relevant to the niche (sim/knowhow.py) raise
+the efficiency of innovation; training
 (sim/training.py) raises that of imitation, and partners are imitated first.
 
 A firm spends a share of revenue on R&D, split between innovation and
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import networks
+from sim import knowhow, networks
 
 
 def knowhow_value(model, quality_gain: float, quarters: int) -> np.ndarray:
@@ -47,8 +48,8 @@ def _draws(p, rng: np.random.Generator, n: int) -> np.ndarray:
     return p.innovation_low + (p.innovation_high - p.innovation_low) * beta
 
 
-def innovate(model) -> None:
-    """Spend on R&D, then update productivity and quality of successful firms."""
+def innovate(model) -> np.ndarray:
+    """Spend on R&D, update productivity and quality of successful firms; returns successes per firm (0-2)."""
     f, p = model.firms, model.params
     rng = model.streams["innovation"]
     n = f.n
@@ -65,11 +66,14 @@ def innovate(model) -> None:
     peer_partner = networks.partner_peer(model, model.streams["imitation"])
     has_partner = peer_partner >= 0
     efficiency = p.innovation_efficiency * np.where(f.collab_until >= step, 1.0 + p.collaboration_boost, 1.0) * np.where(has_partner, 1.0 + p.partner_rd_boost, 1.0)
+    efficiency *= knowhow.innovation_factor(model)
+    successes = np.zeros(n, dtype=np.int8)
     absorptive = np.where(f.training_until >= step, 1.0 + p.training_absorptive_boost, 1.0)
     for field, budget in (("productivity", p.process_share * rd_in), ("quality", (1 - p.process_share) * rd_in)):
         success = np.nonzero(rng.random(n) < 1.0 - np.exp(-efficiency * budget))[0]
         gain = np.maximum(_draws(p, rng, success.size), 0.0)
         getattr(f, field)[success] *= np.exp(gain)
+        successes[success] += 1
 
     imitate = rng.random(n) < 1.0 - np.exp(-p.imitation_efficiency * absorptive * rd_im)
     peer = random_peer(f.niche, model.streams["imitation"])
@@ -79,3 +83,4 @@ def innovate(model) -> None:
         values = getattr(f, field)
         gap = np.maximum(values[peer] - values, 0.0)
         values += np.where(imitate, p.imitation_catchup * gap, 0.0)
+    return successes

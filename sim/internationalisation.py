@@ -23,17 +23,20 @@ from sim.state import row_sums
 from sim.world import DOMESTIC, MARKETS, N_NICHES
 
 
-def entry_costs(model, rows: np.ndarray | None = None) -> np.ndarray:
+def entry_costs(model, rows: np.ndarray | None = None, contacts: np.ndarray | None = None) -> np.ndarray:
     """Sunk entry cost of each market (EUR thousand), times the scenario's ``entry_cost_scale``.
 
     With ``rows``, the cost each of those firms faces, shape (rows, markets):
-    knowing a partner that already serves a market cuts it by
-    ``network_entry_discount`` (sim/networks.py).
+    knowing a partner, client or supplier that already serves a market
+    (``contacts``, default networks.contacts_present) cuts it by
+    ``network_entry_discount``.
     """
     base = model.params.market_array("entry_cost") * model.params.entry_cost_scale
     if rows is None:
         return base
-    return base[None, :] * (1.0 - model.params.network_entry_discount * networks.partners_present(model, rows))
+    if contacts is None:
+        contacts = networks.contacts_present(model, rows)
+    return base[None, :] * (1.0 - model.params.network_entry_discount * contacts)
 
 
 def discount_weights(horizon: int, rate: float, speed: float) -> tuple[float, float]:
@@ -84,6 +87,7 @@ def leave(model, mask: np.ndarray, update: bool = True) -> None:
     f.share[cells] = 0.0
     f.served[cells] = False
     f.consortium[cells] = False
+    f.consortium_group[cells] = 0
     f.loss_quarters[cells] = 0
     if update:
         update_rival_share(model)
@@ -121,10 +125,13 @@ def review_markets(model) -> None:
     leave(model, left, update=False)  # _enter below updates the rivals' share
 
     # Entry is judged on the market conditions seen at this quarter's clearing.
+    # Contacts already in a market make entering it cheaper and its prospects clearer.
     reviewing = np.nonzero(rng.random(f.n) < p.entry_attention)[0]
-    noise = np.exp(p.entry_noise * rng.standard_normal((reviewing.size, f.served.shape[1])))
+    contacts = networks.contacts_present(model, reviewing)
+    noise_sd = p.entry_noise * np.where(contacts, 1.0 - p.network_noise_cut, 1.0)
+    noise = np.exp(noise_sd * rng.standard_normal((reviewing.size, f.served.shape[1])))
     revenue = expected_entry_revenue(model, model.attract, model.denominator, reviewing)
-    costs = entry_costs(model, reviewing)
+    costs = entry_costs(model, reviewing, contacts)
     value = entry_values(model, revenue * noise, reviewing, costs)
     value[f.served[reviewing] | left[reviewing]] = -np.inf  # no re-entry in the quarter of exit
     value[:, DOMESTIC] = -np.inf
@@ -189,58 +196,103 @@ def entry_offers(model, rows: np.ndarray, costs: np.ndarray) -> tuple[np.ndarray
 def form_consortia(model, rows: np.ndarray, value: np.ndarray, revenue: np.ndarray) -> None:
     """Small firms that would not enter alone enter together, sharing the sunk cost.
 
-    Under an active export_consortia policy, firms of the same province and
-    niche that find a market worth entering at a member's cost (a share
-    ``consortium_entry_share`` of the sunk cost plus a coordination cost, net of
-    the subsidy; members then also pay that share of the presence costs) form
-    groups of ``consortium_size``; incomplete groups do not form and give back
-    their grants.
+    Firms of the same province and niche that find a market worth entering
+    at a member's cost (a share ``consortium_entry_share`` of the sunk cost
+    plus a coordination cost; members then also pay that share of the
+    presence costs) form groups of ``consortium_size``; incomplete groups do
+    not form. Groups backed by an active export_consortia policy form first
+    (the subsidy lowers the member's cost; groups whose grants run out give
+    them back); then firms of at most ``consortium_max_employees`` form
+    network contracts on their own. Members share market information
+    (``share_information``).
     """
-    f, p = model.firms, model.params
+    f = model.firms
     model.consortia_formed = 0
     model.consortium_members = np.zeros(0, dtype=np.int64)
-    entry = entry_costs(model)
-    member_cost = p.consortium_entry_share * entry + p.consortium_coordination_cost
-    for instrument in model.instruments:
-        spec = instrument.spec
-        if spec.instrument != "export_consortia" or not spec.active(model.steps) or rows.size == 0:
-            continue
+    sponsors = [i for i in model.instruments if i.spec.instrument == "export_consortia" and i.spec.active(model.steps)]
+    for instrument in [*sponsors, None]:
+        if rows.size == 0:
+            return
         free = ~np.any(f.consortium[rows] & (f.market_entered[rows] == model.steps), axis=1)  # one consortium a quarter
         rows, value, revenue = rows[free], value[free], revenue[free]
-        allowed = np.isin(MARKETS, spec.markets)
-        # value already counts full presence costs; members pay only their share of them
-        saving = (1.0 - p.consortium_entry_share) * discount_weights(p.entry_horizon, p.discount_rate, p.customer_inertia_speed)[0] * p.market_array("presence_cost")
-        member_value = np.where(allowed[None, :], value + entry[None, :] + saving[None, :] - member_cost[None, :], -np.inf)
+        _group_up(model, instrument, rows, value, revenue)
+
+
+def _group_up(model, instrument, rows: np.ndarray, value: np.ndarray, revenue: np.ndarray) -> None:
+    """Form the complete groups of one sponsor (an export_consortia policy, or None: network contracts)."""
+    f, p = model.firms, model.params
+    entry = entry_costs(model)
+    member_cost = p.consortium_entry_share * entry + (p.network_contract_cost if instrument is None else p.consortium_coordination_cost)
+    # value already counts full presence costs; members pay only their share of them
+    saving = (1.0 - p.consortium_entry_share) * discount_weights(p.entry_horizon, p.discount_rate, p.customer_inertia_speed)[0] * p.market_array("presence_cost")
+    member_value = value + entry[None, :] + saving[None, :] - member_cost[None, :]
+    if instrument is None:
+        offer = np.zeros_like(member_value)
+        member_value[f.employees[rows] >= p.consortium_max_employees] = -np.inf
+    else:
+        spec = instrument.spec
+        member_value[:, ~np.isin(MARKETS, spec.markets)] = -np.inf
         cap = policy.room(model, instrument, rows)[:, None]
         offer = np.where(policy.eligible(model, instrument, rows)[:, None], np.minimum(spec.subsidy_share * member_cost[None, :], cap), 0.0)
-        best = np.argmax(member_value + offer, axis=1)
-        pick = np.arange(rows.size)
-        total = member_value[pick, best] + offer[pick, best]
-        net = member_cost[best] - offer[pick, best]
-        keen = (offer[pick, best] > 0) & (total > 0) & (finance.spendable(model)[rows] >= net)
-        members, market, grant_asked = rows[keen], best[keen], offer[pick, best][keen]
-        member_revenue = revenue[pick[keen], market]
-        # Groups of consortium_size within each (province, niche, market).
-        key = (f.province[members].astype(np.intp) * N_NICHES + f.niche[members]) * len(MARKETS) + market
-        order = np.lexsort((-total[keen], key))
-        key_sorted = key[order]
-        first = np.r_[0, np.nonzero(np.diff(key_sorted))[0] + 1]
-        rank = np.arange(order.size) - np.repeat(first, np.diff(np.r_[first, order.size]))
-        group = np.empty(order.size, dtype=np.int64)
-        group[order] = key_sorted * 10_000_000 + rank // p.consortium_size
-        sizes = np.unique(group, return_inverse=True, return_counts=True)
-        complete = sizes[2][sizes[1]] == p.consortium_size
-        grant = np.zeros(members.size)
+    member_value[:, DOMESTIC] = -np.inf
+    best = np.argmax(member_value + offer, axis=1)
+    pick = np.arange(rows.size)
+    total = member_value[pick, best] + offer[pick, best]
+    net = member_cost[best] - offer[pick, best]
+    keen = (total > 0) & (finance.spendable(model)[rows] >= net)
+    if instrument is not None:
+        keen &= offer[pick, best] > 0
+    members, market, grant_asked = rows[keen], best[keen], offer[pick, best][keen]
+    member_revenue = revenue[pick[keen], market]
+    # Groups of consortium_size within each (province, niche, market), keenest first.
+    key = (f.province[members].astype(np.intp) * N_NICHES + f.niche[members]) * len(MARKETS) + market
+    order = np.lexsort((-total[keen], key))
+    key_sorted = key[order]
+    first = np.r_[0, np.nonzero(np.diff(key_sorted))[0] + 1]
+    rank = np.arange(order.size) - np.repeat(first, np.diff(np.r_[first, order.size]))
+    group = np.empty(order.size, dtype=np.int64)
+    group[order] = key_sorted * 10_000_000 + rank // p.consortium_size
+    sizes = np.unique(group, return_inverse=True, return_counts=True)
+    complete = sizes[2][sizes[1]] == p.consortium_size
+    grant = np.zeros(members.size)
+    if instrument is None:
+        forms = complete
+    else:
         grant[complete] = policy.allocate(model, instrument, members[complete], grant_asked[complete])
-        funded_groups = np.unique(group[complete & (grant > 0)])
-        all_funded = np.isin(group, funded_groups) & complete
         unfunded_groups = np.unique(group[complete & (grant <= 0)])
-        all_funded &= ~np.isin(group, unfunded_groups)
-        refund = complete & (grant > 0) & ~all_funded
+        forms = complete & (grant > 0) & ~np.isin(group, unfunded_groups)
+        refund = complete & (grant > 0) & ~forms
         policy.refund(model, instrument, members[refund], grant[refund])
-        joined = members[all_funded]
-        model.quarter_costs["entry"][joined] += member_cost[market[all_funded]] - grant[all_funded]
-        _enter(model, joined, market[all_funded], initial_share(model, joined, market[all_funded], member_revenue[all_funded]))
-        f.consortium[joined, market[all_funded]] = True
-        model.consortia_formed += int(np.unique(group[all_funded]).size)
-        model.consortium_members = np.concatenate([model.consortium_members, f.firm_id[joined]])
+    joined, market = members[forms], market[forms]
+    model.quarter_costs["entry"][joined] += member_cost[market] - grant[forms]
+    _enter(model, joined, market, initial_share(model, joined, market, member_revenue[forms]))
+    f.consortium[joined, market] = True
+    ids, local = np.unique(group[forms], return_inverse=True)
+    f.consortium_group[joined, market] = model.last_consortium_id + 1 + local
+    model.last_consortium_id += int(ids.size)
+    model.consortia_formed += int(ids.size)
+    model.consortium_members = np.concatenate([model.consortium_members, f.firm_id[joined]])
+
+
+def share_information(model) -> None:
+    """Consortium members pool a share ``consortium_information`` of their match with each market's buyers.
+
+    Shared contacts, fairs and market intelligence: a member's fortunes in a
+    market move with its group's, so its match is less volatile than a lone
+    exporter's.
+    """
+    f = model.firms
+    cells = np.nonzero(f.consortium_group > 0)
+    if cells[0].size == 0:
+        return
+    _, group = np.unique(f.consortium_group[cells], return_inverse=True)
+    match = f.match[cells]
+    mean = np.bincount(group, weights=match) / np.bincount(group)
+    w = model.params.consortium_information
+    f.match[cells] = (1.0 - w) * match + w * mean[group]
+
+
+def n_consortia(model) -> int:
+    """Consortia with at least one member still serving their market."""
+    groups = model.firms.consortium_group
+    return int(np.unique(groups[groups > 0]).size)

@@ -8,7 +8,24 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim import competition, demand, demography, employment, finance, innovation, internationalisation, networks, policy, shocks, space, training, universities
+from sim import (
+    competition,
+    demand,
+    demography,
+    employment,
+    finance,
+    innovation,
+    internationalisation,
+    knowhow,
+    networks,
+    policy,
+    shocks,
+    space,
+    specialisation,
+    supply,
+    training,
+    universities,
+)
 from sim.initial import initialise
 from sim.observe import Observer
 from sim.params import Params, build_params, load_scenario
@@ -31,6 +48,9 @@ STREAMS = (
     "spinoffs",
     "networks",
     "measurement",
+    "knowhow",
+    "supply",
+    "specialisation",
 )
 
 
@@ -58,6 +78,8 @@ class DistrictModel(mesa.Model):
         policy.setup(self)
         universities.setup(self)
         networks.setup(self)
+        supply.setup(self)
+        specialisation.setup(self)
         self._begin_quarter()
         self.observer = Observer(self)
         self.running = True
@@ -73,15 +95,20 @@ class DistrictModel(mesa.Model):
         policy.begin_quarter(self)
         shocks.apply(self)
         demand.evolve(self)
+        internationalisation.share_information(self)
         employment.update_wage(self)
+        supply.source(self)
         competition.clear_markets(self)
+        supply.trade(self)
         finance.book_production_costs(self)
         universities.collaborate(self)
         training.train(self)
         networks.collaborate(self)
-        innovation.innovate(self)
-        networks.spill(self)
+        successes = innovation.innovate(self)
+        knowhow.learn(self, successes)
+        knowhow.spill(self)
         internationalisation.review_markets(self)
+        specialisation.review(self)
         employment.adjust(self)
         finance.settle(self)
         exits = demography.exit_firms(self)

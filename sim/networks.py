@@ -6,13 +6,14 @@ from buckets, never from all firms: the same province and niche, the same
 province (complementary niches), or the same niche anywhere, drawn with
 probability rising with the candidate's size and number of partners
 (well-known firms are easier to find). A link forms if one side has something to teach
-the other (higher quality or productivity) and both have room. Partners are
+the other (higher quality or productivity, a different mix of know-how) and
+both have room. Partners are
 each other's first source for imitation and do joint R&D (higher innovation
 efficiency); a link dissolves at random or once there is nothing left to
-learn. Knowing partners already present in a foreign market lowers the cost
-of entering it. Local spillovers pull every firm's quality toward the mean
-of its province and niche when that mean is higher, in proportion to its
-absorptive capacity. All work is linear in the number of firms and links.
+learn. Complementarity is measured on quality, productivity and the mix of
+know-how across technology domains (sim/knowhow.py). Knowing partners already
+present in a foreign market lowers the cost of entering it and the error in
+judging it. All work is linear in the number of firms and links.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from sim.world import N_MARKETS, N_NICHES, N_PROVINCES
+from sim import knowhow
+from sim.world import N_MARKETS, N_NICHES
 
 
 def pair_key(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -96,7 +98,7 @@ def weighted_pick(keys: np.ndarray, weight: np.ndarray, wanted: np.ndarray, u: n
 
     ``grouped``: the stable order of the rows by key and the sorted keys, if already known.
     """
-    order, sorted_keys = grouped if grouped is not None else _group(keys)
+    order, sorted_keys = grouped if grouped is not None else group_rows(keys)
     cumulative = np.cumsum(weight[order])
     start = np.searchsorted(sorted_keys, wanted, side="left")
     stop = np.searchsorted(sorted_keys, wanted, side="right")
@@ -109,10 +111,17 @@ def weighted_pick(keys: np.ndarray, weight: np.ndarray, wanted: np.ndarray, u: n
     return out
 
 
-def _group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def group_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows in stable order of their (small integer) keys, and the keys in that order."""
     order = np.argsort(keys.astype(np.int16), kind="stable")  # small integer keys: radix sort
     return order, keys[order]
+
+
+def complementarity(model, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """What two firms can learn from each other: log gaps in quality and productivity plus the distance between their know-how mixes."""
+    f = model.firms
+    gap = np.abs(np.log(f.quality[a] / f.quality[b])) + np.abs(np.log(f.productivity[a] / f.productivity[b]))
+    return gap + knowhow.mix_distance(model, a, b)
 
 
 def collaborate(model) -> None:
@@ -121,7 +130,7 @@ def collaborate(model) -> None:
     rng = model.streams["networks"]
     ra, rb = rows_of(model)
     if links.n:
-        gap = np.abs(np.log(f.quality[ra] / f.quality[rb])) + np.abs(np.log(f.productivity[ra] / f.productivity[rb]))
+        gap = complementarity(model, ra, rb)
         stay = (rng.random(links.n) >= p.partner_break_rate) & (gap > p.partner_min_gap)
         links.keep(stay)
     deg = degree(model)
@@ -145,7 +154,7 @@ def collaborate(model) -> None:
         ("niche", anywhere, niche),
     ):
         if mask.any():
-            grouped = f.cached(f"networks_group_{name}", lambda keys=keys: _group(keys))  # provinces and niches are fixed
+            grouped = f.cached(f"networks_group_{name}", lambda keys=keys: group_rows(keys))  # provinces and niches are fixed
             candidate[mask] = weighted_pick(keys, weight, keys[seekers[mask]], u[mask], grouped)
     # Triadic closure: some searches go through a partner's partner.
     peer = partner_peer(model, rng)
@@ -157,7 +166,7 @@ def collaborate(model) -> None:
     ok = (candidate >= 0) & (candidate != seekers)
     ok[ok] &= room[candidate[ok]]
     s, c = seekers[ok], candidate[ok]
-    complementary = np.abs(np.log(f.quality[c] / f.quality[s])) + np.abs(np.log(f.productivity[c] / f.productivity[s])) > p.partner_min_gap
+    complementary = complementarity(model, s, c) > p.partner_min_gap
     s, c = s[complementary], c[complementary]
     # No duplicate links, and at most one new link per firm a quarter (so nobody passes its capacity).
     lo, hi = np.minimum(f.firm_id[s], f.firm_id[c]), np.maximum(f.firm_id[s], f.firm_id[c])
@@ -192,32 +201,27 @@ def partner_peer(model, rng: np.random.Generator) -> np.ndarray:
     return peer
 
 
-def partners_present(model, rows: np.ndarray) -> np.ndarray:
-    """Whether each firm of ``rows`` has a partner serving each market, shape (rows, markets)."""
+def contacts_present(model, rows: np.ndarray) -> np.ndarray:
+    """Whether each firm of ``rows`` knows a firm serving each market, shape (rows, markets).
+
+    Contacts are technical partners, clients and suppliers (sim/supply.py):
+    firms that would share what they know of a foreign market's buyers.
+    """
+    from sim import supply
+
     f = model.firms
     rows = np.asarray(rows)
     ra, rb = rows_of(model)
+    rc, rs = supply.rows_of(model)
     position = np.full(f.n, -1)
     position[rows] = np.arange(rows.size)
     present = np.zeros((rows.size, N_MARKETS), dtype=bool)
-    for mine, other in ((ra, rb), (rb, ra)):
+    for mine, other in ((ra, rb), (rb, ra), (rc, rs), (rs, rc)):
         at = position[mine]
         asked = at >= 0  # only links of the firms asked about
         link, market = np.nonzero(f.served[other[asked]])
         present[at[asked][link], market] = True
     return present
-
-
-def spill(model) -> None:
-    """Local spillovers: quality moves toward the mean of the firm's province and niche when that is higher."""
-    f, p = model.firms, model.params
-    bucket = f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp)
-    size = N_PROVINCES * N_NICHES
-    count = np.maximum(np.bincount(bucket, minlength=size), 1)
-    log_q = np.log(f.quality)
-    local = np.bincount(bucket, weights=log_q, minlength=size) / count
-    absorptive = np.where(f.training_until >= model.steps, 1.0 + p.training_absorptive_boost, 1.0)
-    f.quality[:] *= np.exp(p.spillover_rate * absorptive * np.maximum(local[bucket] - log_q, 0.0))
 
 
 def metrics(model) -> dict[str, float]:

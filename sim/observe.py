@@ -15,7 +15,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim import networks
+from sim import internationalisation, knowhow, networks, specialisation, supply
 from sim.finance import net_worth
 from sim.policy import INSTRUMENT_TYPES
 from sim.state import row_sums
@@ -47,7 +47,13 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "n_exits",
     "profits",
     "debt",
+    "niche_switches",
+    "n_small_specialised",
+    "small_specialised_exit_rate",
+    "mean_know_how",
     "n_collab_links",
+    "n_supply_links",
+    "b2b_sales",
     "network_density",
     "network_clustering",
     "giant_component_share",
@@ -55,9 +61,10 @@ MODEL_COLUMNS: tuple[str, ...] = (
     *(f"spending_{kind}" for kind in INSTRUMENT_TYPES),
     "guarantee_losses",
     "policy_cost",
-    "n_collaborations",
+    "n_university_links",
     "n_training",
     "consortia_formed",
+    "n_consortia",
 )
 
 # Bit patterns of served markets -> names, for the panel's ``markets`` column.
@@ -151,6 +158,8 @@ def indicators(model, n_entries: int, n_exits: int, exiting_flows: dict[str, np.
     sales = float(by_market.sum())
     exports = float(by_market[1:].sum())
     w = f.employees / max(employment, 1e-12)
+    small = specialisation.is_small_specialised(model)
+    small_exits = int(exiting_flows["small_specialised"]) if exiting_flows is not None else 0
     if f.n:
         hhi = herfindahl_by_niche(f.niche, f.revenue)
         present = np.bincount(f.niche.astype(np.intp), minlength=N_NICHES) > 0
@@ -179,17 +188,23 @@ def indicators(model, n_entries: int, n_exits: int, exiting_flows: dict[str, np.
         "n_entries": n_entries,
         "spinoff_entries": int(getattr(model, "spinoff_entries", 0)),
         "n_exits": n_exits,
+        "niche_switches": int(getattr(model, "niche_switches", 0)),
+        "n_small_specialised": int(small.sum()),
+        "small_specialised_exit_rate": small_exits / max(int(small.sum()) + small_exits, 1),
+        "mean_know_how": float(knowhow.relevant(model).mean()) if f.n else 0.0,
         "profits": profits,
         "debt": float(f.debt.sum()),
         **model.observer.network,
+        **supply.metrics(model),
         "policy_spending": float(model.policy_spending.sum()),
         **{f"spending_{kind}": float(model.policy_spending[i]) for i, kind in enumerate(INSTRUMENT_TYPES)},
         "guarantee_losses": float(model.guarantee_losses),
         # fiscal cost: grants, plus what guarantee funds pay out (their provisions are only reserved)
         "policy_cost": float(model.policy_spending.sum() - model.policy_spending[GUARANTEE] + model.guarantee_losses),
-        "n_collaborations": int((f.collab_until >= t).sum()),
+        "n_university_links": int((f.collab_until >= t).sum()),
         "n_training": int((f.training_until >= t).sum()),
         "consortia_formed": int(model.consortia_formed),
+        "n_consortia": internationalisation.n_consortia(model),
     }
     return row
 
@@ -251,6 +266,7 @@ class Observer:
         sales = f.sales[mask]
         support = f.support[mask]
         location = f.location[mask]
+        n_suppliers, n_clients = supply.counts(model)
         return {
             "step": np.full(n, model.steps, dtype=np.int32),
             "firm_id": f.firm_id[mask].copy(),
@@ -273,6 +289,12 @@ class Observer:
             "entered_step": f.entered_step[mask].copy(),
             "parent_id": f.parent_id[mask].copy(),
             "n_partners": networks.degree(model)[mask].astype(np.int32),
+            "n_suppliers": n_suppliers[mask].astype(np.int32),
+            "n_clients": n_clients[mask].astype(np.int32),
+            "b2b_sales": f.b2b_sales[mask].copy(),
+            "know_how": knowhow.relevant(model)[mask],
+            "specialisation": knowhow.specialisation(model)[mask],
+            "niche_entered": f.niche_entered[mask].copy(),
             "x_km": location[:, 0].copy(),
             "y_km": location[:, 1].copy(),
             "university_link": f.collab_until[mask] >= model.steps,
@@ -300,6 +322,7 @@ class Observer:
             "by_market": sales.sum(axis=0),
             "profit": f.profit[rows].sum(),
             "province_exports": np.bincount(province, weights=row_sums(sales[:, 1:]), minlength=N_PROVINCES),
+            "small_specialised": specialisation.is_small_specialised(model)[rows].sum(),
         }
 
     def province_frame(self) -> pd.DataFrame:
@@ -342,6 +365,12 @@ class Observer:
             "entered_step": np.zeros(0, np.int32),
             "parent_id": np.zeros(0, np.int64),
             "n_partners": np.zeros(0, np.int32),
+            "n_suppliers": np.zeros(0, np.int32),
+            "n_clients": np.zeros(0, np.int32),
+            "b2b_sales": np.zeros(0),
+            "know_how": np.zeros(0),
+            "specialisation": np.zeros(0),
+            "niche_entered": np.zeros(0, np.int32),
             "x_km": np.zeros(0),
             "y_km": np.zeros(0),
             "university_link": np.zeros(0, bool),

@@ -179,6 +179,46 @@ class Params(BaseModel):
     network_entry_discount: float = _p(0.3, "share", "cut in a market's sunk entry cost for a firm whose partner already serves it", ge=0, le=1)
     spillover_rate: float = _p(0.01, "1/quarter", "share of the gap to its province-and-niche mean quality a firm closes each quarter (times absorptive capacity)", ge=0, le=1)
 
+    # --- know-how (sim/knowhow.py) ---------------------------------------------
+    know_how_init: float = _p(1.0, "index", "initial know-how relevant to a firm's niche, held along the niche's profile (the region's mean stays near 1)", ge=0, le=100)
+    know_how_init_sd: float = _p(0.3, "log s.d.", "initial dispersion of know-how in each domain", ge=0, le=3)
+    know_how_depreciation: float = _p(0.05, "1/quarter", "share of know-how lost each quarter (people leave, technologies age)", ge=0, le=1)
+    learning_by_doing: float = _p(0.025, "index/quarter", "know-how gained each quarter by producing, spread over the niche's domains", ge=0, le=10)
+    rd_know_how_gain: float = _p(0.02, "index", "know-how gained with each successful innovation, in the niche's domains", ge=0, le=10)
+    training_know_how_gain: float = _p(0.02, "index/quarter", "know-how gained each quarter of a training programme, in the niche's domains", ge=0, le=10)
+    university_know_how_gain: float = _p(0.04, "index/quarter", "know-how gained each quarter of a university collaboration, in the university's domains", ge=0, le=10)
+    partner_learning: float = _p(0.02, "1/quarter", "share of the gap to a technical partner closed in each domain where the partner knows more", ge=0, le=1)
+    know_how_spillover: float = _p(0.02, "1/quarter", "share of the gap to its province-and-niche mean know-how a firm closes each quarter (times absorptive capacity)", ge=0, le=1)
+    know_how_elasticity: float = _p(0.5, "elasticity", "of innovation efficiency to the firm's know-how relevant to its niche, relative to the region's mean", ge=0, le=5)
+
+    # --- supply chains (sim/supply.py) --------------------------------------------
+    subcontract_min_employees: float = _p(20.0, "employees", "firms at least this large subcontract part of their production to regional suppliers", ge=1, le=1e6)
+    subcontract_share: float = _p(0.2, "share of material cost", "share of a client's intermediate inputs bought from regional subcontractors", ge=0, le=1)
+    suppliers_per_worker: float = _p(0.1, "suppliers/employee", "suppliers a client wants per employee (at least one, at most max_suppliers)", ge=0, le=10)
+    max_suppliers: int = _p(20, "firms", "most suppliers a client keeps", ge=1, le=1000)
+    supplier_search_rate: float = _p(0.25, "1/quarter", "probability that a client short of suppliers looks for one in a quarter", ge=0, le=1)
+    supplier_same_province: float = _p(0.7, "share", "share of supplier searches in the client's province (the rest: neighbouring provinces 2/3, anywhere 1/3)", ge=0, le=1)
+    supplier_same_niche: float = _p(0.5, "share", "share of supplier searches in the client's niche (the rest: a niche drawn by relatedness)", ge=0, le=1)
+    supply_break_rate: float = _p(0.03, "1/quarter", "probability that a supply link ends in a quarter for other reasons", ge=0, le=1)
+    supply_reliability: float = _p(0.5, "share", "clients drop a supplier that served less than this share of their order in the quarter", ge=0, le=1)
+    supply_quality_weight: float = _p(0.2, "elasticity", "weight of the suppliers' (log) quality, relative to the region's, in the client's product quality", ge=0, le=1)
+
+    # --- export consortia and network contracts -------------------------------------
+    network_contract_cost: float = _p(100.0, "EUR thousand", "each member's cost of organising a network contract without a policy facilitator", ge=0, le=1e5)
+    consortium_max_employees: float = _p(50.0, "employees", "largest firm that joins a consortium or network contract without policy support", ge=1, le=1e6)
+    consortium_information: float = _p(0.5, "share", "share of each member's buyer-match shock in a market pooled with its consortium (shared market information)", ge=0, le=1)
+    network_noise_cut: float = _p(0.5, "share", "cut in the error of a firm's estimate of a foreign market's profits when a partner, client or supplier serves it", ge=0, le=1)
+
+    # --- specialisation and diversification (sim/specialisation.py) ---------------
+    switch_attention: float = _p(0.05, "1/quarter", "probability that a loss-making firm whose niche is declining considers moving to a related niche", ge=0, le=1)
+    switch_threshold: float = _p(0.05, "log points/year", "demand growth a related niche must offer above the firm's own before it moves", ge=0, le=10)
+    switch_min_overlap: float = _p(0.8, "share", "least know-how overlap (world.NICHE_OVERLAP) of a niche a firm may move to", ge=0, le=1)
+    switch_cost_per_worker: float = _p(10.0, "EUR thousand/worker", "sunk cost of moving to a new niche (re-tooling, certification, sales network)", ge=0, le=1e4)
+    switch_quality_loss: float = _p(1.0, "log points per unit of non-overlap", "log quality lost on a move, times one minus the niches' overlap", ge=0, le=10)
+    switch_customer_retention: float = _p(0.5, "share", "share of its sales a firm keeps when it moves, times the niches' overlap", ge=0, le=1)
+    small_firm_employees: float = _p(50.0, "employees", "firms below this size count as small in the specialisation outcomes", ge=1, le=1e6)
+    specialised_threshold: float = _p(0.9, "share", "a firm is specialised when this share of its know-how mix matches its niche's profile", ge=0, le=1)
+
     # --- finance ------------------------------------------------------------
     interest_rate: float = _p(0.01, "1/quarter", "interest on bank debt", ge=0, le=1)
     leverage_max: float = _p(1.0, "debt / net worth", "banks lend up to this multiple of net worth", ge=0, le=100)
@@ -203,6 +243,7 @@ class Params(BaseModel):
     entrant_productivity_gap: float = _p(-0.10, "log points", "entrants' log productivity relative to the niche mean", ge=-3, le=3)
     spinoff_share: float = _p(0.7, "share", "share of entrants that are spin-offs of a profitable firm of their province and niche", ge=0, le=1)
     spinoff_gap: float = _p(-0.10, "log points", "a spin-off's log productivity relative to what it inherits (as entrant_productivity_gap)", ge=-3, le=3)
+    spinoff_related_share: float = _p(0.2, "share", "share of spin-offs whose parent works in a related niche of the province (drawn by know-how overlap)", ge=0, le=1)
     spinoff_inheritance: float = _p(0.5, "share", "share of its parent's lead over the niche (productivity, and appeal beyond its size) a spin-off inherits", ge=0, le=1)
     spinoff_distance_km: float = _p(5.0, "km", "s.d. of a spin-off's distance from its parent in each direction", ge=0, le=500)
     province_radius_km: float = _p(12.0, "km", "s.d. of a firm's distance from its provincial capital in each direction", ge=0, le=500)

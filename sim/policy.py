@@ -92,6 +92,7 @@ def setup(model) -> None:
     model.policy_spending = np.zeros(len(INSTRUMENT_TYPES))
     model.guarantee_losses = 0.0
     model.consortia_formed = 0
+    model.last_consortium_id = 0  # consortia are numbered from 1 (sim/internationalisation.py)
 
 
 def begin_quarter(model) -> None:

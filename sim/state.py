@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.specs import INSTRUMENTS
-from sim.world import N_MARKETS
+from sim.world import N_DOMAINS, N_MARKETS
 
 N_INSTRUMENTS = len(INSTRUMENTS)
 
@@ -21,6 +21,7 @@ FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "firm_id": (np.int64, ()),
     "province": (np.int8, ()),
     "niche": (np.int8, ()),
+    "niche_entered": (np.int32, ()),  # step the firm entered its current niche (at birth or by switching)
     "parent_id": (np.int64, ()),  # firm it was spun off from (-1: none)
     "location": (np.float64, (2,)),  # km east and north of Bologna
     "entered_step": (np.int32, ()),  # step at which the firm was born (initial firms: minus their drawn age)
@@ -30,12 +31,16 @@ FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "markup": (np.float64, ()),
     "price": (np.float64, ()),  # EUR thousand per unit, ex works
     "rd_intensity": (np.float64, ()),  # share of revenue spent on R&D
+    "know_how": (np.float64, (N_DOMAINS,)),  # stock of know-how in each technology domain (sim/knowhow.py)
     "cash": (np.float64, ()),
     "debt": (np.float64, ()),
     "expected_demand": (np.float64, ()),  # units per quarter
     "demanded": (np.float64, ()),  # units demanded this quarter (before rationing)
     "output": (np.float64, ()),  # units sold this quarter
-    "revenue": (np.float64, ()),
+    "revenue": (np.float64, ()),  # market sales plus sales to regional clients
+    "b2b_sales": (np.float64, ()),  # revenue from regional clients this quarter (sim/supply.py)
+    "input_cost_gap": (np.float64, ()),  # relative change of the unit material cost due to regional suppliers
+    "input_quality": (np.float64, ()),  # log quality the firm's suppliers add to its products
     "costs": (np.float64, ()),  # all costs booked this quarter
     "profit": (np.float64, ()),
     "profit_trend": (np.float64, ()),  # exponential average of quarterly profit (weight 1/4 on the latest)
@@ -44,6 +49,7 @@ FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "match": (np.float64, (N_MARKETS,)),  # log buyer-firm match quality in each market (AR(1) shock)
     "served": (np.bool_, (N_MARKETS,)),
     "consortium": (np.bool_, (N_MARKETS,)),  # serves the market as a member of an export consortium
+    "consortium_group": (np.int64, (N_MARKETS,)),  # id of that consortium (0: none)
     "market_entered": (np.int32, (N_MARKETS,)),  # step the firm last entered each market (-1: never)
     "loss_quarters": (np.int16, (N_MARKETS,)),  # consecutive loss-making quarters in each market
     "exiting": (np.bool_, ()),  # flagged for exit at the end of this step
@@ -93,6 +99,10 @@ class FirmTable:
         value = build()
         self._cache[key] = (self.version, value)
         return value
+
+    def touch(self) -> None:
+        """Invalidate cached layouts after changing a fixed field in place (a firm switching niche)."""
+        self.version += 1
 
     def _reserve(self, capacity: int) -> None:
         if capacity <= self._capacity:

@@ -77,3 +77,34 @@ PROVINCE_NICHE_MIX = np.array(
 
 assert np.allclose(PROVINCE_SHARE.sum(), 1.0)
 assert np.allclose(PROVINCE_NICHE_MIX.sum(axis=1), 1.0)
+
+#: Technology domains over which a firm's know-how is a vector (sim/knowhow.py).
+DOMAINS: tuple[str, ...] = ("mechanics", "electronics", "software", "materials")
+N_DOMAINS = len(DOMAINS)
+
+#: How much each niche draws on each domain (rows: niches, columns: domains;
+#: rows sum to 1). An assumption in the spirit of the regional specialisation
+#: reports: every niche is mechanics first; packaging and machine tools are
+#: mechatronic (electronics, software), automotive, hydraulics and ceramics
+#: machinery lean on materials, biomedical devices on materials and electronics.
+#:                mech  elec  soft  mater
+NICHE_PROFILE = np.array(
+    [
+        [0.45, 0.25, 0.20, 0.10],  # packaging
+        [0.50, 0.20, 0.20, 0.10],  # machine_tools
+        [0.55, 0.20, 0.10, 0.15],  # agricultural
+        [0.40, 0.20, 0.10, 0.30],  # automotive
+        [0.55, 0.15, 0.05, 0.25],  # hydraulics
+        [0.45, 0.20, 0.10, 0.25],  # ceramics
+        [0.50, 0.20, 0.15, 0.15],  # food_processing
+        [0.20, 0.30, 0.15, 0.35],  # biomedical
+    ]
+)
+
+#: Relatedness of two niches: the share of one niche's know-how profile that
+#: the other uses too, sum_d min(profile_a, profile_b) (1 on the diagonal).
+#: It weights where spin-offs, suppliers and niche switchers go, and what a
+#: switch costs.
+NICHE_OVERLAP = np.minimum(NICHE_PROFILE[:, None, :], NICHE_PROFILE[None, :, :]).sum(axis=2)
+
+assert np.allclose(NICHE_PROFILE.sum(axis=1), 1.0)

@@ -1,0 +1,130 @@
+"""Know-how: each firm's stock per technology domain, how it grows, decays and spills over.
+
+Choice (docs/ODD.md, 7.15): a vector over four technology domains
+(world.DOMAINS: mechanics, electronics, software, materials) rather than one
+scalar per niche. Niches draw on the domains in different proportions
+(world.NICHE_PROFILE), so know-how carries over between related niches,
+partners can be complementary (strong where the other is weak) and
+universities teach their own fields. What drives a firm's innovation is its
+know-how relevant to its niche, h = profile . K / (profile . profile), so
+that a firm holding h times its niche's profile has h.
+
+Every quarter K depreciates; producing adds learning by doing along the
+niche's profile, and so do training programmes and successful innovations
+(sim/innovation.py); a university collaboration adds along the university's
+fields; technical partners close part of the gap in each domain where the
+partner knows more; local spillovers pull K (and quality) toward the mean of
+the firm's province and niche where that is higher, in proportion to the
+firm's absorptive capacity (its own R&D effort, raised by training).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.world import N_DOMAINS, N_NICHES, N_PROVINCES, NICHE_PROFILE
+
+#: Fields of each university and technology centre (rows follow
+#: sim.universities.UNIVERSITIES, columns world.DOMAINS; rows sum to 1). An
+#: assumption from their engineering departments: Modena and Reggio Emilia
+#: mechatronics and automotive software, Parma and Ferrara materials and food
+#: engineering, Bologna and the regional network broad.
+UNIVERSITY_PROFILE = np.array(
+    [
+        [0.35, 0.25, 0.20, 0.20],  # bologna
+        [0.35, 0.30, 0.25, 0.10],  # modena_reggio_emilia
+        [0.30, 0.15, 0.15, 0.40],  # parma
+        [0.30, 0.20, 0.10, 0.40],  # ferrara
+        [0.40, 0.25, 0.20, 0.15],  # regional_network
+    ]
+)
+
+
+def initial_stock(model, niche: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Know-how of new firms: ``know_how_init`` along their niche's profile, with lognormal noise per domain."""
+    p = model.params
+    s = p.know_how_init_sd
+    noise = np.exp(s * rng.standard_normal((niche.size, N_DOMAINS)) - s * s / 2)
+    return p.know_how_init * NICHE_PROFILE[np.asarray(niche, dtype=np.intp)] * noise
+
+
+#: profile . profile of each niche: relevant know-how is scaled by it, so a firm holding h x profile has h.
+_PROFILE_NORM = (NICHE_PROFILE**2).sum(axis=1)
+
+
+def relevant(model) -> np.ndarray:
+    """Know-how that counts in each firm's own niche: profile(niche) . K / (profile . profile)."""
+    f = model.firms
+    niche = f.niche.astype(np.intp)
+    weighted = f.know_how * NICHE_PROFILE[niche]
+    return weighted.sum(axis=1) / _PROFILE_NORM[niche]
+
+
+def specialisation(model) -> np.ndarray:
+    """Share of each firm's know-how mix that matches its niche's profile (1: fully specialised)."""
+    f = model.firms
+    total = np.maximum(f.know_how.sum(axis=1, keepdims=True), 1e-300)
+    return np.minimum(f.know_how / total, NICHE_PROFILE[f.niche.astype(np.intp)]).sum(axis=1)
+
+
+def mix_distance(model, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Complementarity of two firms' know-how: half the L1 distance between their domain mixes (0 to 1)."""
+    k = model.firms.know_how
+    mix_a = k[a] / np.maximum(k[a].sum(axis=1, keepdims=True), 1e-300)
+    mix_b = k[b] / np.maximum(k[b].sum(axis=1, keepdims=True), 1e-300)
+    return 0.5 * np.abs(mix_a - mix_b).sum(axis=1)
+
+
+def innovation_factor(model) -> np.ndarray:
+    """Multiplier of innovation efficiency: (h / mean h) ^ know_how_elasticity, 1 on average across firms."""
+    h = relevant(model)
+    mean = h.mean() if h.size else 1.0
+    return (np.maximum(h, 1e-12) / max(mean, 1e-12)) ** model.params.know_how_elasticity
+
+
+def absorptive_capacity(model) -> np.ndarray:
+    """How much of the knowledge around it a firm can take in: its R&D effort relative to the norm (at most 3), doubled by training."""
+    f, p = model.firms, model.params
+    effort = np.minimum(f.rd_intensity / max(p.rd_intensity, 1e-12), 3.0)
+    return effort * np.where(f.training_until >= model.steps, 1.0 + p.training_absorptive_boost, 1.0)
+
+
+def learn(model, successes: np.ndarray) -> None:
+    """Depreciation, learning by doing, R&D (``successes`` per firm this quarter), training, universities, partners."""
+    from sim import networks
+
+    f, p = model.firms, model.params
+    step = model.steps
+    k = f.know_how
+    profile = NICHE_PROFILE[f.niche.astype(np.intp)]
+    # Partners learn from the know-how each had at the start of the quarter.
+    ra, rb = networks.rows_of(model)
+    gained = np.zeros_like(k)
+    if ra.size:
+        for mine, other in ((ra, rb), (rb, ra)):
+            gap = np.maximum(k[other] - k[mine], 0.0)
+            for d in range(N_DOMAINS):
+                gained[:, d] += np.bincount(mine, weights=gap[:, d], minlength=f.n)
+    k *= 1.0 - p.know_how_depreciation
+    k += p.partner_learning * gained
+    along_niche = p.learning_by_doing + p.rd_know_how_gain * successes + p.training_know_how_gain * (f.training_until >= step)
+    k += along_niche[:, None] * profile
+    at_university = np.nonzero((f.collab_until >= step) & (f.university >= 0))[0]
+    k[at_university] += p.university_know_how_gain * UNIVERSITY_PROFILE[f.university[at_university]]
+
+
+def spill(model) -> None:
+    """Local spillovers: know-how and quality move toward their province-and-niche means where those are higher."""
+    f, p = model.firms, model.params
+    bucket = f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp)
+    size = N_PROVINCES * N_NICHES
+    count = np.maximum(np.bincount(bucket, minlength=size), 1)
+    absorptive = absorptive_capacity(model)
+    log_q = np.log(f.quality)
+    local = np.bincount(bucket, weights=log_q, minlength=size) / count
+    f.quality[:] *= np.exp(p.spillover_rate * absorptive * np.maximum(local[bucket] - log_q, 0.0))
+    k = f.know_how
+    rate = p.know_how_spillover * absorptive
+    for d in range(N_DOMAINS):
+        local_k = np.bincount(bucket, weights=k[:, d], minlength=size) / count
+        k[:, d] += rate * np.maximum(local_k[bucket] - k[:, d], 0.0)
