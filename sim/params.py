@@ -48,17 +48,19 @@ class MarketParams(BaseModel):
 def _default_markets() -> dict[str, MarketParams]:
     # size: expenditure relative to regional output (sets the region's share);
     # entry / presence costs after Das, Roberts & Tybout (2007) orders of
-    # magnitude scaled to small machinery firms; growth from long-run trends.
+    # magnitude scaled to small machinery firms (raised by a quarter when
+    # supply chains and contacts made entry easier, to keep the exporter
+    # share where it was; docs/validation.md); growth from long-run trends.
     table = {
         "italy": dict(size=1.6, potential_share=0.35, growth=0.005, shock_sd=0.020, entry_cost=0, presence_cost=0, trade_cost=0.0, price_weight=3.0, quality_weight=2.0),
-        "eu": dict(size=5.0, potential_share=0.072, growth=0.015, shock_sd=0.015, entry_cost=140, presence_cost=15, trade_cost=0.04, price_weight=3.0, quality_weight=2.2),
-        "usa": dict(size=5.0, potential_share=0.024, growth=0.020, shock_sd=0.020, entry_cost=310, presence_cost=32, trade_cost=0.12, price_weight=2.5, quality_weight=2.5),
-        "china": dict(size=4.0, potential_share=0.014, growth=0.050, shock_sd=0.025, entry_cost=360, presence_cost=39, trade_cost=0.15, price_weight=4.0, quality_weight=1.6),
-        "india": dict(size=2.0, potential_share=0.016, growth=0.060, shock_sd=0.030, entry_cost=310, presence_cost=32, trade_cost=0.18, price_weight=4.5, quality_weight=1.4),
-        "brazil": dict(size=1.5, potential_share=0.021, growth=0.025, shock_sd=0.035, entry_cost=270, presence_cost=28, trade_cost=0.18, price_weight=4.0, quality_weight=1.6),
-        "russia": dict(size=1.5, potential_share=0.027, growth=0.020, shock_sd=0.035, entry_cost=260, presence_cost=26, trade_cost=0.15, price_weight=3.5, quality_weight=1.6),
+        "eu": dict(size=5.0, potential_share=0.072, growth=0.015, shock_sd=0.015, entry_cost=175, presence_cost=15, trade_cost=0.04, price_weight=3.0, quality_weight=2.2),
+        "usa": dict(size=5.0, potential_share=0.024, growth=0.020, shock_sd=0.020, entry_cost=390, presence_cost=32, trade_cost=0.12, price_weight=2.5, quality_weight=2.5),
+        "china": dict(size=4.0, potential_share=0.014, growth=0.050, shock_sd=0.025, entry_cost=450, presence_cost=39, trade_cost=0.15, price_weight=4.0, quality_weight=1.6),
+        "india": dict(size=2.0, potential_share=0.016, growth=0.060, shock_sd=0.030, entry_cost=390, presence_cost=32, trade_cost=0.18, price_weight=4.5, quality_weight=1.4),
+        "brazil": dict(size=1.5, potential_share=0.021, growth=0.025, shock_sd=0.035, entry_cost=340, presence_cost=28, trade_cost=0.18, price_weight=4.0, quality_weight=1.6),
+        "russia": dict(size=1.5, potential_share=0.027, growth=0.020, shock_sd=0.035, entry_cost=325, presence_cost=26, trade_cost=0.15, price_weight=3.5, quality_weight=1.6),
         "rest_of_world": dict(
-            size=4.0, potential_share=0.045, growth=0.030, shock_sd=0.025, entry_cost=210, presence_cost=22, trade_cost=0.15, price_weight=3.5, quality_weight=1.8
+            size=4.0, potential_share=0.045, growth=0.030, shock_sd=0.025, entry_cost=260, presence_cost=22, trade_cost=0.15, price_weight=3.5, quality_weight=1.8
         ),
     }
     return {name: MarketParams(**values) for name, values in table.items()}
@@ -176,7 +178,7 @@ class Params(BaseModel):
     partner_same_province: float = _p(0.25, "share", "share of searches in the province, any niche (the rest: the niche, anywhere)", ge=0, le=1)
     partner_rd_boost: float = _p(0.3, "-", "relative increase of innovation efficiency with at least one partner (joint R&D)", ge=0, le=100)
     partner_imitation_share: float = _p(0.7, "share", "probability that a firm with partners imitates a partner rather than a random firm of its niche", ge=0, le=1)
-    network_entry_discount: float = _p(0.3, "share", "cut in a market's sunk entry cost for a firm whose partner already serves it", ge=0, le=1)
+    network_entry_discount: float = _p(0.2, "share", "cut in a market's sunk entry cost for a firm whose partner already serves it", ge=0, le=1)
     spillover_rate: float = _p(0.01, "1/quarter", "share of the gap to its province-and-niche mean quality a firm closes each quarter (times absorptive capacity)", ge=0, le=1)
 
     # --- know-how (sim/knowhow.py) ---------------------------------------------

@@ -1,0 +1,183 @@
+"""Supply chains (sim/supply.py) and network contracts (sim/internationalisation.py): each mechanism on its own."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import DistrictModel, demography, internationalisation, networks, supply
+from sim.space import PROXIMITY
+from sim.world import MARKETS
+
+USA = MARKETS.index("usa")
+
+
+@pytest.fixture(scope="module")
+def chain() -> DistrictModel:
+    model = DistrictModel(n_firms=1000, rng=21)
+    for _ in range(8):
+        model.step()
+    return model
+
+
+def test_clients_are_larger_firms_buying_mostly_nearby(chain):
+    f, p = chain.firms, chain.params
+    rc, rs = supply.rows_of(chain)
+    assert rc.size > 100
+    # links are made to smaller suppliers (either may have grown or shrunk since)
+    since_start = chain.supply.since == 0
+    assert (f.employees[rc] > f.employees[rs]).mean() > 0.9
+    assert (f.employees[rc[since_start]] >= 0.5 * p.subcontract_min_employees).all()
+    proximity = PROXIMITY[f.province[rc], f.province[rs]]
+    assert (proximity == 0).mean() > p.supplier_same_province - 0.1
+    assert (proximity <= 1).mean() > 0.85
+    assert (f.niche[rc] == f.niche[rs]).mean() > p.supplier_same_niche - 0.15
+    n_suppliers, n_clients = supply.counts(chain)
+    assert n_suppliers.max() <= p.max_suppliers
+    assert (n_clients > 0).sum() > 0.5 * rc.size / n_clients.max()
+
+
+def test_a_supplier_loses_sales_when_its_client_collapses_or_exits():
+    model = DistrictModel(n_firms=1000, rng=21)
+    for _ in range(8):
+        model.step()
+    f = model.firms
+    rc, rs = supply.rows_of(model)
+    client = rc[np.argmax(f.output[rc])]
+    suppliers = f.firm_id[rs[rc == client]]
+    supply.trade(model)
+    before = f.b2b_sales[f.row_of[suppliers]].copy()
+    assert (before > 0).all()
+    f.output[client] *= 0.5  # the client's sales halve: its orders halve
+    supply.trade(model)
+    np.testing.assert_array_less(f.b2b_sales[f.row_of[suppliers]], before)
+    f.exiting[:] = False
+    f.exiting[client] = True
+    gone = f.firm_id[client]
+    demography.exit_firms(model)
+    supply.trade(model)
+    after = f.b2b_sales[f.row_of[suppliers]]
+    assert (after < 0.6 * before).all()  # what is left comes from their other clients
+    assert gone not in model.supply.client  # its links went with it
+
+
+def test_b2b_orders_are_served_from_spare_capacity_only(chain):
+    f = chain.firms
+    assert (f.output <= f.employees * f.productivity * (1 + 1e-9)).all()
+    assert (chain.supply.fill >= 0).all() and (chain.supply.fill <= 1).all()
+
+
+def test_district_sales_count_final_buyers_only(chain):
+    f = chain.firms
+    frame = chain.observer.model_frame(chain)
+    assert frame.b2b_sales.iloc[-1] == pytest.approx(f.b2b_sales.sum())
+    assert frame.b2b_sales.iloc[-1] > 0.02 * frame.sales.iloc[-1]
+    # revenue = market sales + sales to regional clients; the district's sales are market sales
+    np.testing.assert_allclose(f.revenue, f.sales.sum(axis=1) + f.b2b_sales)
+    assert frame.sales.iloc[-1] >= f.sales.sum() - 1e-6
+    assert frame.sales.iloc[-1] < f.revenue.sum()
+
+
+def test_client_costs_and_quality_follow_their_suppliers(small_model):
+    f = small_model.firms
+    rc, rs = supply.rows_of(small_model)
+    client = rc[0]
+    mine = rs[rc == client]
+    supply.price_inputs(small_model)
+    gap, quality = f.input_cost_gap[client], f.input_quality[client]
+    f.price[mine] *= 0.8  # cheaper suppliers
+    f.quality[mine] *= 1.5  # and better ones
+    supply.price_inputs(small_model)
+    assert f.input_cost_gap[client] < gap
+    assert f.input_quality[client] > quality
+
+
+def test_unreliable_suppliers_are_dropped(small_model):
+    links = small_model.supply
+    links.fill[:5] = 0.1
+    dropped = (links.client[:5], links.supplier[:5])
+    small_model.params.supply_break_rate = 0.0
+    supply.source(small_model)
+    keys = links.keys()
+    assert not np.isin(dropped[0] * (1 << 32) + dropped[1], keys).any()
+
+
+def test_contacts_include_clients_and_suppliers(small_model):
+    f = small_model.firms
+    rc, rs = supply.rows_of(small_model)
+    client, supplier = rc[0], rs[0]
+    f.served[client, 2] = True
+    f.served[supplier, 2] = False
+    present = networks.contacts_present(small_model, np.array([supplier]))
+    assert present[0, 2]
+    cost = internationalisation.entry_costs(small_model, np.array([supplier]))
+    base = internationalisation.entry_costs(small_model)
+    assert cost[0, 2] == pytest.approx(base[2] * (1 - small_model.params.network_entry_discount))
+
+
+def _candidates(model, count: int) -> np.ndarray:
+    f = model.firms
+    small = (f.employees < model.params.consortium_max_employees) & (f.province == 4) & (f.niche == 0)
+    rows = np.nonzero(small)[0][:count]
+    assert rows.size == count
+    f.cash[rows] = 1e5
+    return rows
+
+
+def _value(model, rows: np.ndarray, market: int, member_surplus: float) -> np.ndarray:
+    """Stand-alone entry values that make a member's value in ``market`` equal ``member_surplus`` (others hopeless)."""
+    p = model.params
+    entry = internationalisation.entry_costs(model)
+    flat = internationalisation.discount_weights(p.entry_horizon, p.discount_rate, p.customer_inertia_speed)[0]
+    saving = (1 - p.consortium_entry_share) * flat * p.market_array("presence_cost")
+    member_cost = p.consortium_entry_share * entry + p.network_contract_cost
+    value = np.full((rows.size, entry.size), -1e9)
+    value[:, market] = member_surplus - entry[market] - saving[market] + member_cost[market]
+    return value
+
+
+def test_network_contract_members_share_the_sunk_cost(small_model):
+    p, f = small_model.params, small_model.firms
+    rows = _candidates(small_model, p.consortium_size)
+    small_model.quarter_costs["entry"] = np.zeros(f.n)
+    value = _value(small_model, rows, USA, 10.0)
+    assert (value[:, USA] < 0).all()  # none would enter alone
+    internationalisation.form_consortia(small_model, rows, value, np.full(value.shape, 100.0))
+    assert small_model.consortia_formed == 1
+    assert f.served[rows, USA].all() and f.consortium[rows, USA].all()
+    group = f.consortium_group[rows, USA]
+    assert (group > 0).all() and np.unique(group).size == 1
+    paid = small_model.quarter_costs["entry"][rows]
+    np.testing.assert_allclose(paid, p.consortium_entry_share * internationalisation.entry_costs(small_model)[USA] + p.network_contract_cost)
+    # in a distant market, sharing the sunk cost outweighs the cost of organising the contract
+    assert (paid < internationalisation.entry_costs(small_model)[USA]).all()
+    assert internationalisation.n_consortia(small_model) == 1
+
+
+def test_incomplete_or_large_groups_do_not_form(small_model):
+    p, f = small_model.params, small_model.firms
+    rows = _candidates(small_model, p.consortium_size)
+    small_model.quarter_costs["entry"] = np.zeros(f.n)
+    value = _value(small_model, rows, USA, 10.0)
+    internationalisation.form_consortia(small_model, rows[:-1], value[:-1], np.full(value[:-1].shape, 100.0))
+    assert small_model.consortia_formed == 0 and not f.consortium[rows].any()
+    f.employees[rows[0]] = p.consortium_max_employees + 1  # too large to join without a policy
+    internationalisation.form_consortia(small_model, rows, value, np.full(value.shape, 100.0))
+    assert small_model.consortia_formed == 0
+
+
+def test_members_pool_market_information(small_model):
+    p, f = small_model.params, small_model.firms
+    rows = _candidates(small_model, p.consortium_size)
+    f.served[rows, 1] = True
+    f.consortium[rows, 1] = True
+    f.consortium_group[rows, 1] = 7
+    f.match[rows, 1] = [0.4, -0.2, 0.1, -0.3]
+    lone = f.match[:, 2].copy()
+    internationalisation.share_information(small_model)
+    w = p.consortium_information
+    mean = np.mean([0.4, -0.2, 0.1, -0.3])
+    np.testing.assert_allclose(f.match[rows, 1], (1 - w) * np.array([0.4, -0.2, 0.1, -0.3]) + w * mean)
+    np.testing.assert_array_equal(f.match[:, 2], lone)  # other cells untouched
+    internationalisation.leave(small_model, np.isin(np.arange(f.n), rows)[:, None] & (np.arange(f.match.shape[1]) == 1)[None, :])
+    assert (f.consortium_group[rows] == 0).all() and internationalisation.n_consortia(small_model) == 0
