@@ -224,36 +224,52 @@ def contacts_present(model, rows: np.ndarray) -> np.ndarray:
     return present
 
 
-def metrics(model) -> dict[str, float]:
-    """Density, average clustering (on a sample of at most 2,000 firms), giant component share, links.
+def adjacency(model) -> sparse.csr_matrix:
+    """The district's inter-firm network as a 0/1 symmetric sparse matrix over rows: collaborations and supply links.
 
+    A pair linked both ways (partners that also trade) counts once.
+    """
+    from sim import supply
+
+    n = model.firms.n
+    ra, rb = rows_of(model)
+    rc, rs = supply.rows_of(model)
+    a, b = np.concatenate([ra, rc]), np.concatenate([rb, rs])
+    matrix = sparse.csr_matrix((np.ones(2 * a.size), (np.concatenate([a, b]), np.concatenate([b, a]))), shape=(n, n))
+    matrix.data[:] = 1.0  # duplicates were summed
+    return matrix
+
+
+def metrics(model) -> dict[str, float]:
+    """Density, average clustering (on a sample of at most 2,000 firms) and giant component share of the inter-firm network.
+
+    The network joins collaborations and supply links (``adjacency``).
     Computed with sparse matrices (scipy) so that it stays cheap at the
-    region's scale; clustering counts firms with fewer than two partners as
-    0, like networkx's average_clustering.
+    region's scale; clustering counts firms with fewer than two neighbours
+    as 0, like networkx's average_clustering.
     """
     f = model.firms
-    ra, rb = rows_of(model)
-    n, links = f.n, int(ra.size)
+    n = f.n
+    collab = int(rows_of(model)[0].size)
     if n < 2:
-        return {"n_collab_links": links, "network_density": 0.0, "network_clustering": 0.0, "giant_component_share": 0.0}
-    ends = np.concatenate([ra, rb]), np.concatenate([rb, ra])
-    adjacency = sparse.csr_matrix((np.ones(2 * links), ends), shape=(n, n))
-    _, labels = csgraph.connected_components(adjacency, directed=False)
+        return {"n_collab_links": collab, "network_density": 0.0, "network_clustering": 0.0, "giant_component_share": 0.0}
+    matrix = adjacency(model)
+    _, labels = csgraph.connected_components(matrix, directed=False)
     sample = np.arange(n) if n <= 2000 else np.sort(model.streams["measurement"].choice(n, size=2000, replace=False))
-    rows = adjacency[sample]
-    triangles = np.asarray((rows @ adjacency).multiply(rows).sum(axis=1)).ravel() / 2.0
+    rows = matrix[sample]
+    triangles = np.asarray((rows @ matrix).multiply(rows).sum(axis=1)).ravel() / 2.0
     k = np.asarray(rows.sum(axis=1)).ravel()
     local = np.where(k >= 2, 2.0 * triangles / np.maximum(k * (k - 1), 1.0), 0.0)
     return {
-        "n_collab_links": links,
-        "network_density": 2.0 * links / (n * (n - 1)),
+        "n_collab_links": collab,
+        "network_density": matrix.nnz / (n * (n - 1)),
         "network_clustering": float(local.mean()),
         "giant_component_share": float(np.bincount(labels).max() / n),
     }
 
 
 def edge_list(model) -> pd.DataFrame:
-    """The network now, as a tidy edge list (network.parquet): collaborations between firms and with universities."""
+    """The network now, as a tidy edge list (network.parquet): collaborations, supply links (client -> supplier) and university links."""
     from sim.universities import UNIVERSITIES
 
     f, links = model.firms, model.links
@@ -266,8 +282,13 @@ def edge_list(model) -> pd.DataFrame:
         {"firm_id": f.firm_id[active], "partner_id": pd.array([None] * active.size, dtype="Int64"), "university": pd.array(names[f.university[active]], dtype="string")}
     )
     univ["kind"], univ["since"] = "university", f.collab_until[active] - model.params.collaboration_quarters + 1
-    frame = pd.concat([collab, univ], ignore_index=True)
+    from sim import supply
+
+    supply.rows_of(model)  # drop links of firms that have exited
+    chain = pd.DataFrame({"firm_id": model.supply.client, "partner_id": pd.array(model.supply.supplier, dtype="Int64"), "university": pd.array([None] * model.supply.n, dtype="string")})
+    chain["kind"], chain["since"] = "supply", model.supply.since
+    frame = pd.concat([collab, chain, univ], ignore_index=True)
     frame.insert(0, "step", np.int32(model.steps))
-    frame["kind"] = pd.Categorical(frame["kind"], categories=["collaboration", "university"])
+    frame["kind"] = pd.Categorical(frame["kind"], categories=["collaboration", "supply", "university"])
     frame["since"] = frame["since"].astype(np.int32)
     return frame

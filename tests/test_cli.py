@@ -27,6 +27,8 @@ def test_run_writes_outputs_and_manifest(tmp_path, capsys):
     collaborations = network[network.kind == "collaboration"]
     assert len(collaborations) == model.n_collab_links.iloc[-1] and collaborations.partner_id.notna().all()
     assert network[network.kind == "university"].university.notna().all() and set(network.step) <= {8}
+    chain = network[network.kind == "supply"]
+    assert len(chain) > 0 and chain.partner_id.notna().all() and (chain.firm_id != chain.partner_id).all()
     assert not list(out.glob(".*tmp*"))
 
 
