@@ -34,18 +34,18 @@ def credit_headroom(model) -> np.ndarray:
     return np.maximum(limit - bank_debt(model), 0.0)
 
 
-def booked_costs(model) -> np.ndarray:
-    """Costs booked so far this quarter, summed over items."""
-    total = np.zeros(model.firms.n)
+def booked_costs(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
+    """Costs booked so far this quarter, summed over items (for firms ``rows``)."""
+    total = np.zeros(model.firms.n)[rows]
     for values in model.quarter_costs.values():
-        total += values
+        total += values[rows]
     return total
 
 
-def pending_cash(model) -> np.ndarray:
+def pending_cash(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
     """Cash once this quarter's booked result and investment are settled."""
     f = model.firms
-    return f.cash + f.revenue - booked_costs(model) - model.quarter_investment
+    return f.cash[rows] + f.revenue[rows] - booked_costs(model, rows) - model.quarter_investment[rows]
 
 
 def liquidity(model) -> np.ndarray:
@@ -60,17 +60,17 @@ def liquidity(model) -> np.ndarray:
     return pending + np.maximum(model.leverage * np.maximum(worth, 0.0) - bank_debt(model), 0.0)
 
 
-def spendable(model) -> np.ndarray:
-    """The most a firm can spend on an expense (which lowers net worth, and so its credit limit).
+def spendable(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
+    """The most firms ``rows`` (default all) can spend on an expense (which lowers net worth, and so the credit limit).
 
     Spending x leaves pending - x + max(leverage (NW - x) - debt, 0) >= 0 when
     x <= max(pending, (pending + leverage NW - debt) / (1 + leverage)).
     """
     f, p = model.firms, model.params
-    pending = pending_cash(model)
-    worth = p.capital_per_worker * f.employees + pending - f.debt
+    pending = pending_cash(model, rows)
+    worth = p.capital_per_worker * f.employees[rows] + pending - f.debt[rows]
     lam = model.leverage
-    return np.maximum(pending, (pending + lam * worth - bank_debt(model)) / (1.0 + lam))
+    return np.maximum(pending, (pending + lam * worth - (f.debt[rows] - f.guaranteed[rows])) / (1.0 + lam))
 
 
 def book_production_costs(model) -> None:

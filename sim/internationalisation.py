@@ -145,7 +145,7 @@ def review_markets(model) -> None:
     sel = pick[chosen]
     own_value, offer, source, gain = value[sel, best], offer[sel, best], source[sel, best], revenue[sel, best]
     cost = costs[sel, best]
-    spendable = finance.spendable(model)[rows]  # the sunk cost lowers net worth and credit
+    spendable = finance.spendable(model, rows)  # the sunk cost lowers net worth and credit
     applies = (offer > 0) & (spendable >= cost - offer)
     grant = np.zeros(rows.size)
     grant[applies] = policy.fund(model, rows[applies], offer[applies], source[applies])
@@ -239,7 +239,8 @@ def _group_up(model, instrument, rows: np.ndarray, value: np.ndarray, revenue: n
     pick = np.arange(rows.size)
     total = member_value[pick, best] + offer[pick, best]
     net = member_cost[best] - offer[pick, best]
-    keen = (total > 0) & (finance.spendable(model)[rows] >= net)
+    keen = total > 0
+    keen[keen] = finance.spendable(model, rows[keen]) >= net[keen]
     if instrument is not None:
         keen &= offer[pick, best] > 0
     members, market, grant_asked = rows[keen], best[keen], offer[pick, best][keen]
@@ -282,7 +283,7 @@ def share_information(model) -> None:
     exporter's.
     """
     f = model.firms
-    cells = np.nonzero(f.consortium_group > 0)
+    cells = np.nonzero(f.consortium)  # exactly the cells with a consortium id
     if cells[0].size == 0:
         return
     _, group = np.unique(f.consortium_group[cells], return_inverse=True)
@@ -294,5 +295,5 @@ def share_information(model) -> None:
 
 def n_consortia(model) -> int:
     """Consortia with at least one member still serving their market."""
-    groups = model.firms.consortium_group
-    return int(np.unique(groups[groups > 0]).size)
+    f = model.firms
+    return int(np.unique(f.consortium_group[f.consortium]).size)

@@ -52,27 +52,57 @@ def initial_stock(model, niche: np.ndarray, rng: np.random.Generator) -> np.ndar
 _PROFILE_NORM = (NICHE_PROFILE**2).sum(axis=1)
 
 
-def relevant(model) -> np.ndarray:
+def niche_profiles(firms) -> np.ndarray:
+    """Each living firm's niche profile, shape (domains, firms) (cached until firms enter, exit or move)."""
+    return firms.cached("niche_profile", lambda: np.ascontiguousarray(NICHE_PROFILE[firms.niche.astype(np.intp)].T))
+
+
+def _rows(firms, rows) -> tuple[np.ndarray, np.ndarray]:
+    return firms.know_how[rows], niche_profiles(firms)[:, rows]
+
+
+def relevant(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
     """Know-how that counts in each firm's own niche: profile(niche) . K / (profile . profile)."""
     f = model.firms
-    niche = f.niche.astype(np.intp)
-    weighted = f.know_how * NICHE_PROFILE[niche]
-    return weighted.sum(axis=1) / _PROFILE_NORM[niche]
+    k, profile = _rows(f, rows)
+    total = k[:, 0] * profile[0]
+    for d in range(1, N_DOMAINS):
+        total += k[:, d] * profile[d]
+    return total / _PROFILE_NORM[f.niche[rows].astype(np.intp)]
 
 
-def specialisation(model) -> np.ndarray:
-    """Share of each firm's know-how mix that matches its niche's profile (1: fully specialised)."""
+def specialisation(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
+    """Share of each firm's know-how mix that matches its niche's profile, sum_d min(K_d / sum K, profile_d) (1: fully specialised)."""
     f = model.firms
-    total = np.maximum(f.know_how.sum(axis=1, keepdims=True), 1e-300)
-    return np.minimum(f.know_how / total, NICHE_PROFILE[f.niche.astype(np.intp)]).sum(axis=1)
+    k, profile = _rows(f, rows)
+    total = k[:, 0] + k[:, 1]
+    for d in range(2, N_DOMAINS):
+        total += k[:, d]
+    matched = np.minimum(k[:, 0], profile[0] * total)
+    for d in range(1, N_DOMAINS):
+        matched += np.minimum(k[:, d], profile[d] * total)
+    return matched / np.maximum(total, 1e-300)
 
 
-def mix_distance(model, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Complementarity of two firms' know-how: half the L1 distance between their domain mixes (0 to 1)."""
+def mixes(model) -> np.ndarray:
+    """Each firm's know-how mix over domains (shares summing to 1), shape (domains, firms)."""
     k = model.firms.know_how
-    mix_a = k[a] / np.maximum(k[a].sum(axis=1, keepdims=True), 1e-300)
-    mix_b = k[b] / np.maximum(k[b].sum(axis=1, keepdims=True), 1e-300)
-    return 0.5 * np.abs(mix_a - mix_b).sum(axis=1)
+    total = k[:, 0] + k[:, 1]
+    for d in range(2, N_DOMAINS):
+        total += k[:, d]
+    return np.ascontiguousarray(k.T) / np.maximum(total, 1e-300)
+
+
+def mix_distance(model, a: np.ndarray, b: np.ndarray, mix: np.ndarray | None = None) -> np.ndarray:
+    """Complementarity of two firms' know-how: half the L1 distance between their domain mixes (0 to 1).
+
+    ``mix``: the result of ``mixes(model)``, if already computed this quarter.
+    """
+    mix = mixes(model) if mix is None else mix
+    gap = np.abs(mix[0, a] - mix[0, b])
+    for d in range(1, N_DOMAINS):
+        gap += np.abs(mix[d, a] - mix[d, b])
+    return 0.5 * gap
 
 
 def innovation_factor(model) -> np.ndarray:
@@ -96,19 +126,20 @@ def learn(model, successes: np.ndarray) -> None:
     f, p = model.firms, model.params
     step = model.steps
     k = f.know_how
-    profile = NICHE_PROFILE[f.niche.astype(np.intp)]
+    profile = niche_profiles(f)
     # Partners learn from the know-how each had at the start of the quarter.
     ra, rb = networks.rows_of(model)
-    gained = np.zeros_like(k)
-    if ra.size:
-        for mine, other in ((ra, rb), (rb, ra)):
-            gap = np.maximum(k[other] - k[mine], 0.0)
-            for d in range(N_DOMAINS):
-                gained[:, d] += np.bincount(mine, weights=gap[:, d], minlength=f.n)
+    learners = np.concatenate([ra, rb])
+    gained = []
+    for d in range(N_DOMAINS):
+        gap = k[rb, d] - k[ra, d]  # what b knows more than a (negative: a knows more)
+        gained.append(np.bincount(learners, weights=np.concatenate([np.maximum(gap, 0.0), np.maximum(-gap, 0.0)]), minlength=f.n))
     k *= 1.0 - p.know_how_depreciation
-    k += p.partner_learning * gained
+    for d in range(N_DOMAINS):
+        k[:, d] += p.partner_learning * gained[d]
     along_niche = p.learning_by_doing + p.rd_know_how_gain * successes + p.training_know_how_gain * (f.training_until >= step)
-    k += along_niche[:, None] * profile
+    for d in range(N_DOMAINS):
+        k[:, d] += along_niche * profile[d]
     at_university = np.nonzero((f.collab_until >= step) & (f.university >= 0))[0]
     k[at_university] += p.university_know_how_gain * UNIVERSITY_PROFILE[f.university[at_university]]
 

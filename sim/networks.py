@@ -117,11 +117,11 @@ def group_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, keys[order]
 
 
-def complementarity(model, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def complementarity(model, a: np.ndarray, b: np.ndarray, mix: np.ndarray | None = None) -> np.ndarray:
     """What two firms can learn from each other: log gaps in quality and productivity plus the distance between their know-how mixes."""
     f = model.firms
     gap = np.abs(np.log(f.quality[a] / f.quality[b])) + np.abs(np.log(f.productivity[a] / f.productivity[b]))
-    return gap + knowhow.mix_distance(model, a, b)
+    return gap + knowhow.mix_distance(model, a, b, mix)
 
 
 def collaborate(model) -> None:
@@ -129,8 +129,9 @@ def collaborate(model) -> None:
     f, p, links = model.firms, model.params, model.links
     rng = model.streams["networks"]
     ra, rb = rows_of(model)
+    mix = knowhow.mixes(model)
     if links.n:
-        gap = complementarity(model, ra, rb)
+        gap = complementarity(model, ra, rb, mix)
         stay = (rng.random(links.n) >= p.partner_break_rate) & (gap > p.partner_min_gap)
         links.keep(stay)
     deg = degree(model)
@@ -166,7 +167,7 @@ def collaborate(model) -> None:
     ok = (candidate >= 0) & (candidate != seekers)
     ok[ok] &= room[candidate[ok]]
     s, c = seekers[ok], candidate[ok]
-    complementary = complementarity(model, s, c) > p.partner_min_gap
+    complementary = complementarity(model, s, c, mix) > p.partner_min_gap
     s, c = s[complementary], c[complementary]
     # No duplicate links, and at most one new link per firm a quarter (so nobody passes its capacity).
     lo, hi = np.minimum(f.firm_id[s], f.firm_id[c]), np.maximum(f.firm_id[s], f.firm_id[c])
@@ -215,13 +216,13 @@ def contacts_present(model, rows: np.ndarray) -> np.ndarray:
     rc, rs = supply.rows_of(model)
     position = np.full(f.n, -1)
     position[rows] = np.arange(rows.size)
-    present = np.zeros((rows.size, N_MARKETS), dtype=bool)
-    for mine, other in ((ra, rb), (rb, ra), (rc, rs), (rs, rc)):
-        at = position[mine]
-        asked = at >= 0  # only links of the firms asked about
-        link, market = np.nonzero(f.served[other[asked]])
-        present[at[asked][link], market] = True
-    return present
+    mine = np.concatenate([ra, rb, rc, rs])
+    other = np.concatenate([rb, ra, rs, rc])
+    at = position[mine]
+    asked = at >= 0  # only links of the firms asked about
+    codes = np.zeros(rows.size, dtype=np.uint8)  # markets served by some contact, one bit each
+    np.bitwise_or.at(codes, at[asked], np.packbits(f.served[other[asked]], axis=1, bitorder="little")[:, 0])
+    return np.unpackbits(codes[:, None], axis=1, count=N_MARKETS, bitorder="little").astype(bool)
 
 
 def adjacency(model) -> sparse.csr_matrix:
@@ -285,7 +286,9 @@ def edge_list(model) -> pd.DataFrame:
     from sim import supply
 
     supply.rows_of(model)  # drop links of firms that have exited
-    chain = pd.DataFrame({"firm_id": model.supply.client, "partner_id": pd.array(model.supply.supplier, dtype="Int64"), "university": pd.array([None] * model.supply.n, dtype="string")})
+    chain = pd.DataFrame(
+        {"firm_id": model.supply.client, "partner_id": pd.array(model.supply.supplier, dtype="Int64"), "university": pd.array([None] * model.supply.n, dtype="string")}
+    )
     chain["kind"], chain["since"] = "supply", model.supply.since
     frame = pd.concat([collab, chain, univ], ignore_index=True)
     frame.insert(0, "step", np.int32(model.steps))

@@ -292,8 +292,8 @@ class Observer:
             "n_suppliers": n_suppliers[mask].astype(np.int32),
             "n_clients": n_clients[mask].astype(np.int32),
             "b2b_sales": f.b2b_sales[mask].copy(),
-            "know_how": knowhow.relevant(model)[mask],
-            "specialisation": knowhow.specialisation(model)[mask],
+            "know_how": knowhow.relevant(model, mask),
+            "specialisation": knowhow.specialisation(model, mask),
             "niche_entered": f.niche_entered[mask].copy(),
             "x_km": location[:, 0].copy(),
             "y_km": location[:, 1].copy(),
@@ -322,7 +322,7 @@ class Observer:
             "by_market": sales.sum(axis=0),
             "profit": f.profit[rows].sum(),
             "province_exports": np.bincount(province, weights=row_sums(sales[:, 1:]), minlength=N_PROVINCES),
-            "small_specialised": specialisation.is_small_specialised(model)[rows].sum(),
+            "small_specialised": specialisation.is_small_specialised(model, rows).sum(),
         }
 
     def province_frame(self) -> pd.DataFrame:

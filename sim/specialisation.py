@@ -56,10 +56,10 @@ def best_moves_from(growth: np.ndarray, min_overlap: float) -> tuple[np.ndarray,
     return target, options[np.arange(N_NICHES), target] - growth
 
 
-def is_small_specialised(model) -> np.ndarray:
+def is_small_specialised(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
     """Small firms whose know-how mix matches their niche's profile (``specialised_threshold``)."""
     p = model.params
-    return (model.firms.employees < p.small_firm_employees) & (knowhow.specialisation(model) >= p.specialised_threshold)
+    return (model.firms.employees[rows] < p.small_firm_employees) & (knowhow.specialisation(model, rows) >= p.specialised_threshold)
 
 
 def review(model) -> None:
@@ -75,7 +75,7 @@ def review(model) -> None:
     target, lead = best_moves(model)
     old = f.niche[rows].astype(np.intp)
     cost = p.switch_cost_per_worker * f.employees[rows]
-    moves = (lead[old] > p.switch_threshold) & (finance.spendable(model)[rows] >= cost)
+    moves = (lead[old] > p.switch_threshold) & (finance.spendable(model, rows) >= cost)
     rows, old, cost = rows[moves], old[moves], cost[moves]
     if rows.size == 0:
         return

@@ -71,8 +71,11 @@ class SupplyLinks:
         self.fill = np.insert(self.fill, at, np.ones(order.size))
 
 
-#: For each province, its neighbours (padded with -1), for the search outside the client's province.
-_NEIGHBOURS = [np.nonzero(PROXIMITY[p] == 1)[0] for p in range(N_PROVINCES)]
+#: Each province's neighbours (row p, first _N_NEIGHBOURS[p] entries), for searches outside the client's province.
+_N_NEIGHBOURS = (PROXIMITY == 1).sum(axis=1)
+_NEIGHBOURS = np.zeros((N_PROVINCES, int(_N_NEIGHBOURS.max())), dtype=np.intp)
+for _p in range(N_PROVINCES):
+    _NEIGHBOURS[_p, : _N_NEIGHBOURS[_p]] = np.nonzero(PROXIMITY[_p] == 1)[0]
 
 
 def setup(model) -> None:
@@ -131,9 +134,9 @@ def _search_provinces(province: np.ndarray, rng: np.random.Generator, p) -> np.n
     out = province.copy()
     near = u >= p.supplier_same_province
     far = u >= p.supplier_same_province + (1.0 - p.supplier_same_province) * 2.0 / 3.0
-    for i in np.nonzero(near & ~far)[0]:  # a few searches a quarter
-        options = _NEIGHBOURS[province[i]]
-        out[i] = options[int(pick[i] * options.size)]
+    neighbour = near & ~far
+    home = province[neighbour]
+    out[neighbour] = _NEIGHBOURS[home, (pick[neighbour] * _N_NEIGHBOURS[home]).astype(np.intp)]
     out[far] = np.minimum((pick[far] * N_PROVINCES).astype(np.intp), N_PROVINCES - 1)
     return out
 
@@ -162,8 +165,7 @@ def search(model, seekers: np.ndarray, rng: np.random.Generator) -> None:
         keys = f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp)
         grouped = f.cached("networks_group_bucket", lambda: group_rows(keys))
         home = p.markets["italy"]
-        log_value = 0.5 * np.log(f.employees) + home.quality_weight * np.log(f.quality) - home.price_weight * np.log(f.price)
-        weight = np.exp(log_value - log_value.max())
+        weight = np.sqrt(f.employees) * f.quality**home.quality_weight * f.price ** (-home.price_weight)
         candidate = weighted_pick(keys, weight, province * N_NICHES + niche, rng.random(seekers.size), grouped)
         ok = candidate >= 0
         ok[ok] &= f.employees[candidate[ok]] < f.employees[seekers[ok]]

@@ -24,11 +24,11 @@ def train(model) -> None:
     cost = p.training_cost_per_worker * f.employees[candidates]
     value = knowhow_value(model, p.training_quality_gain, p.training_quarters)[candidates]
     offer, source = policy.best_offers(model, "training", candidates, lambda spec: spec.subsidy_share * cost)
-    wants = (value > cost - offer) & (finance.spendable(model)[candidates] >= cost - offer)
+    wants = (value > cost - offer) & (finance.spendable(model, candidates) >= cost - offer)
     candidates, cost, value, offer, source = candidates[wants], cost[wants], value[wants], offer[wants], source[wants]
 
     grant = policy.fund(model, candidates, offer, source)
-    start = (grant > 0) | ((value > cost) & (finance.spendable(model)[candidates] >= cost))
+    start = (grant > 0) | ((value > cost) & (finance.spendable(model, candidates) >= cost))
     rows = candidates[start]
     f.training_until[rows] = step + p.training_quarters - 1
     booked = np.zeros(f.n)

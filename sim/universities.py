@@ -66,7 +66,7 @@ def collaborate(model) -> None:
     fee = p.collaboration_fee
     value = knowhow_value(model, p.collaboration_quality_gain, p.collaboration_quarters)[candidates]
     offer, source = policy.best_offers(model, "university_vouchers", candidates, lambda spec: np.full(candidates.size, spec.voucher_share * fee))
-    wants = (value > fee - offer) & (finance.spendable(model)[candidates] >= fee - offer)
+    wants = (value > fee - offer) & (finance.spendable(model, candidates) >= fee - offer)
     candidates, value, offer, source = candidates[wants], value[wants], offer[wants], source[wants]
 
     # Places: each university takes applicants from its catchment in random order.
@@ -82,7 +82,7 @@ def collaborate(model) -> None:
     candidates, value, offer, source, place = candidates[placed], value[placed], offer[placed], source[placed], place[placed]
 
     grant = policy.fund(model, candidates, offer, source)
-    start = (grant > 0) | ((value > fee) & (finance.spendable(model)[candidates] >= fee))
+    start = (grant > 0) | ((value > fee) & (finance.spendable(model, candidates) >= fee))
     for index, uni in enumerate(model.universities):
         uni.used -= int(((place == index) & ~start).sum())  # unfunded applicants give their place back
     rows = candidates[start]
