@@ -219,7 +219,7 @@ class Params(BaseModel):
     switch_quality_loss: float = _p(1.0, "log points per unit of non-overlap", "log quality lost on a move, times one minus the niches' overlap", ge=0, le=10)
     switch_customer_retention: float = _p(0.5, "share", "share of its sales a firm keeps when it moves, times the niches' overlap", ge=0, le=1)
     small_firm_employees: float = _p(50.0, "employees", "firms below this size count as small in the specialisation outcomes", ge=1, le=1e6)
-    specialised_threshold: float = _p(0.9, "share", "a firm is specialised when this share of its know-how mix matches its niche's profile", ge=0, le=1)
+    specialised_threshold: float = _p(0.97, "share", "a firm is specialised when this share of its know-how mix matches its niche's profile (the median firm: about 0.97)", ge=0, le=1)
 
     # --- finance ------------------------------------------------------------
     interest_rate: float = _p(0.01, "1/quarter", "interest on bank debt", ge=0, le=1)

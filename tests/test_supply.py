@@ -181,3 +181,29 @@ def test_members_pool_market_information(small_model):
     np.testing.assert_array_equal(f.match[:, 2], lone)  # other cells untouched
     internationalisation.leave(small_model, np.isin(np.arange(f.n), rows)[:, None] & (np.arange(f.match.shape[1]) == 1)[None, :])
     assert (f.consortium_group[rows] == 0).all() and internationalisation.n_consortia(small_model) == 0
+
+
+def test_a_niche_shock_travels_up_the_supply_chain_and_moves_firms_out_of_the_niche():
+    """Same seed with and without the automotive_transition shock (from step 21): identical until then."""
+    auto = 3  # world.NICHES.index("automotive")
+
+    def run(scenario: str):
+        model = DistrictModel(scenario, n_firms=1200, rng=1)
+        for _ in range(20):
+            model.step()
+        f = model.firms
+        rc, rs = supply.rows_of(model)
+        exposed = np.unique(f.firm_id[rs[(f.niche[rc] == auto) & (f.niche[rs] != auto)]])  # other niches' suppliers of automotive firms
+        for _ in range(2):
+            model.step()
+        return model, exposed
+
+    base, exposed = run("baseline")
+    shocked, exposed_too = run("automotive_transition")
+    np.testing.assert_array_equal(exposed, exposed_too)
+    assert exposed.size >= 10
+    alive = exposed[(base.firms.row_of[exposed] >= 0) & (shocked.firms.row_of[exposed] >= 0)]
+    b2b = [model.firms.b2b_sales[model.firms.row_of[alive]].sum() for model in (base, shocked)]
+    assert b2b[1] < 0.9 * b2b[0]  # their clients' lost sales cut their orders
+    switches = [model.observer.model_frame(model).niche_switches.iloc[20:].sum() for model in (base, shocked)]
+    assert switches[1] > switches[0] + 3
