@@ -203,7 +203,9 @@ def form_consortia(model, rows: np.ndarray, value: np.ndarray, revenue: np.ndarr
     not form. Groups backed by an active export_consortia policy form first
     (the subsidy lowers the member's cost; groups whose grants run out give
     them back); then firms of at most ``consortium_max_employees`` form
-    network contracts on their own. Members share market information
+    network contracts on their own, with firms they know: partners,
+    suppliers, clients, or their contacts (so how many form does not depend
+    on how many firms the model holds). Members share market information
     (``share_information``).
     """
     f = model.firms
@@ -245,8 +247,12 @@ def _group_up(model, instrument, rows: np.ndarray, value: np.ndarray, revenue: n
         keen &= offer[pick, best] > 0
     members, market, grant_asked = rows[keen], best[keen], offer[pick, best][keen]
     member_revenue = revenue[pick[keen], market]
-    # Groups of consortium_size within each (province, niche, market), keenest first.
-    key = (f.province[members].astype(np.intp) * N_NICHES + f.niche[members]) * len(MARKETS) + market
+    # Groups of consortium_size, keenest first, within each (province, niche,
+    # market) for a policy (its agency brings local firms together), within
+    # each group of firms linked by collaborations or supply (directly or
+    # through one another) that aim at the same market for a network contract.
+    local = (f.province[members].astype(np.intp) * N_NICHES + f.niche[members]) * len(MARKETS) + market
+    key = _contact_groups(model, members, market) if instrument is None else local
     order = np.lexsort((-total[keen], key))
     key_sorted = key[order]
     first = np.r_[0, np.nonzero(np.diff(key_sorted))[0] + 1]
@@ -273,6 +279,26 @@ def _group_up(model, instrument, rows: np.ndarray, value: np.ndarray, revenue: n
     model.last_consortium_id += int(ids.size)
     model.consortia_formed += int(ids.size)
     model.consortium_members = np.concatenate([model.consortium_members, f.firm_id[joined]])
+
+
+def _contact_groups(model, members: np.ndarray, market: np.ndarray) -> np.ndarray:
+    """A label for each of ``members`` (rows): the connected component of the contact network among them, links only between firms aiming at the same market."""
+    from scipy import sparse
+    from scipy.sparse import csgraph
+
+    f = model.firms
+    if members.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    position = np.full(f.n, -1)
+    position[members] = np.arange(members.size)
+    matrix = networks.adjacency(model)
+    a, b = matrix.nonzero()
+    a, b = position[a], position[b]
+    inside = (a >= 0) & (b >= 0)
+    a, b = a[inside], b[inside]
+    same = market[a] == market[b]
+    graph = sparse.csr_matrix((np.ones(int(same.sum())), (a[same], b[same])), shape=(members.size, members.size))
+    return csgraph.connected_components(graph, directed=False)[1].astype(np.int64)
 
 
 def share_information(model) -> None:

@@ -206,7 +206,7 @@ class Params(BaseModel):
     supply_quality_weight: float = _p(0.2, "elasticity", "weight of the suppliers' (log) quality, relative to the region's, in the client's product quality", ge=0, le=1)
 
     # --- export consortia and network contracts -------------------------------------
-    network_contract_cost: float = _p(100.0, "EUR thousand", "each member's cost of organising a network contract without a policy facilitator", ge=0, le=1e5)
+    network_contract_cost: float = _p(25.0, "EUR thousand", "each member's cost of organising a network contract without a policy facilitator", ge=0, le=1e5)
     consortium_max_employees: float = _p(50.0, "employees", "largest firm that joins a consortium or network contract without policy support", ge=1, le=1e6)
     consortium_information: float = _p(0.5, "share", "share of each member's buyer-match shock in a market pooled with its consortium (shared market information)", ge=0, le=1)
     network_noise_cut: float = _p(0.5, "share", "cut in the error of a firm's estimate of a foreign market's profits when a partner, client or supplier serves it", ge=0, le=1)
@@ -219,7 +219,7 @@ class Params(BaseModel):
     switch_quality_loss: float = _p(1.0, "log points per unit of non-overlap", "log quality lost on a move, times one minus the niches' overlap", ge=0, le=10)
     switch_customer_retention: float = _p(0.5, "share", "share of its sales a firm keeps when it moves, times the niches' overlap", ge=0, le=1)
     small_firm_employees: float = _p(50.0, "employees", "firms below this size count as small in the specialisation outcomes", ge=1, le=1e6)
-    specialised_threshold: float = _p(0.97, "share", "a firm is specialised when this share of its know-how mix matches its niche's profile (the median firm: about 0.97)", ge=0, le=1)
+    specialised_threshold: float = _p(0.97, "share", "a firm is specialised when this share of its know-how mix matches its niche's profile (median firm: ~0.97)", ge=0, le=1)
 
     # --- finance ------------------------------------------------------------
     interest_rate: float = _p(0.01, "1/quarter", "interest on bank debt", ge=0, le=1)
