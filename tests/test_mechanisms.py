@@ -186,6 +186,7 @@ def test_spendable_keeps_the_firm_solvent_after_an_expense(small_model):
 def test_entry_is_refused_when_its_cost_would_break_the_credit_limit():
     def setup(rich: bool) -> DistrictModel:
         model = DistrictModel(n_firms=300, rng=14)
+        model.params.network_contract_cost = 1e5  # entering alone only (a network contract costs a member less)
         m = _entry_setup(model, "eu")
         f, p = model.firms, model.params
         cost = p.markets["eu"].entry_cost
