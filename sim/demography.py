@@ -15,6 +15,7 @@ from sim import knowhow, space
 from sim.agents import Firm
 from sim.competition import set_prices, update_rival_share
 from sim.finance import record_defaults
+from sim.networks import group_rows
 from sim.world import DOMESTIC, N_MARKETS, N_NICHES, N_PROVINCES, NICHE_OVERLAP, PROVINCE_NICHE_MIX, PROVINCE_SHARE
 
 
@@ -66,9 +67,8 @@ def choose_parents(model, bucket: np.ndarray, rng: np.random.Generator) -> np.nd
         bucket[related] = bucket[related] - own + niche
     firm_bucket = f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp)
     weight = np.where(f.profit_trend > 0, f.employees, 0.0)
-    order = np.argsort(firm_bucket.astype(np.int16), kind="stable")
+    order, sorted_bucket = f.cached("networks_group_bucket", lambda: group_rows(firm_bucket))  # shared with the partner search
     cumulative = np.cumsum(weight[order])
-    sorted_bucket = firm_bucket[order]
     start = np.searchsorted(sorted_bucket, bucket, side="left")
     stop = np.searchsorted(sorted_bucket, bucket, side="right")
     before = np.where(start > 0, cumulative[np.maximum(start - 1, 0)], 0.0)

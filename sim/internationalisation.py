@@ -215,14 +215,20 @@ def form_consortia(model, rows: np.ndarray, value: np.ndarray, revenue: np.ndarr
     for instrument in [*sponsors, None]:
         if rows.size == 0:
             return
-        free = ~np.any(f.consortium[rows] & (f.market_entered[rows] == model.steps), axis=1)  # one consortium a quarter
-        rows, value, revenue = rows[free], value[free], revenue[free]
+        if model.consortia_formed:  # one consortium a quarter
+            free = ~np.any(f.consortium[rows] & (f.market_entered[rows] == model.steps), axis=1)
+            rows, value, revenue = rows[free], value[free], revenue[free]
         _group_up(model, instrument, rows, value, revenue)
 
 
 def _group_up(model, instrument, rows: np.ndarray, value: np.ndarray, revenue: np.ndarray) -> None:
     """Form the complete groups of one sponsor (an export_consortia policy, or None: network contracts)."""
     f, p = model.firms, model.params
+    if instrument is None:  # a network contract needs members who know each other: only firms with a contact among the candidates
+        known = _knows_another(model, rows)
+        rows, value, revenue = rows[known], value[known], revenue[known]
+        if rows.size < p.consortium_size:
+            return
     entry = entry_costs(model)
     member_cost = p.consortium_entry_share * entry + (p.network_contract_cost if instrument is None else p.consortium_coordination_cost)
     # value already counts full presence costs; members pay only their share of them
@@ -245,6 +251,8 @@ def _group_up(model, instrument, rows: np.ndarray, value: np.ndarray, revenue: n
     keen[keen] = finance.spendable(model, rows[keen]) >= net[keen]
     if instrument is not None:
         keen &= offer[pick, best] > 0
+    if keen.sum() < p.consortium_size:
+        return  # no group can be complete
     members, market, grant_asked = rows[keen], best[keen], offer[pick, best][keen]
     member_revenue = revenue[pick[keen], market]
     # Groups of consortium_size, keenest first, within each (province, niche,
@@ -281,24 +289,49 @@ def _group_up(model, instrument, rows: np.ndarray, value: np.ndarray, revenue: n
     model.consortium_members = np.concatenate([model.consortium_members, f.firm_id[joined]])
 
 
-def _contact_groups(model, members: np.ndarray, market: np.ndarray) -> np.ndarray:
-    """A label for each of ``members`` (rows): the connected component of the contact network among them, links only between firms aiming at the same market."""
-    from scipy import sparse
-    from scipy.sparse import csgraph
+def _contact_pairs(model, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Collaboration and supply links between two of ``members`` (rows), as pairs of positions in ``members``."""
+    from sim import supply
 
-    f = model.firms
-    if members.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    position = np.full(f.n, -1)
+    position = np.full(model.firms.n, -1)
     position[members] = np.arange(members.size)
-    matrix = networks.adjacency(model)
-    a, b = matrix.nonzero()
-    a, b = position[a], position[b]
+    ra, rb = networks.rows_of(model)
+    rc, rs = supply.rows_of(model)
+    a, b = position[np.concatenate([ra, rc])], position[np.concatenate([rb, rs])]
     inside = (a >= 0) & (b >= 0)
-    a, b = a[inside], b[inside]
+    return a[inside], b[inside]
+
+
+def _knows_another(model, rows: np.ndarray) -> np.ndarray:
+    """Which of ``rows`` have a partner, client or supplier among ``rows``."""
+    a, b = _contact_pairs(model, rows)
+    known = np.zeros(rows.size, dtype=bool)
+    known[a] = True
+    known[b] = True
+    return known
+
+
+def _contact_groups(model, members: np.ndarray, market: np.ndarray) -> np.ndarray:
+    """A label for each of ``members`` (rows): its connected component in the contact network among them, links only between firms aiming at the same market.
+
+    Labels spread along links (each member takes the smallest label among its
+    links, then its label's label) until nothing changes: a few rounds, as
+    the groups are small.
+    """
+    label = np.arange(members.size)
+    a, b = _contact_pairs(model, members)
     same = market[a] == market[b]
-    graph = sparse.csr_matrix((np.ones(int(same.sum())), (a[same], b[same])), shape=(members.size, members.size))
-    return csgraph.connected_components(graph, directed=False)[1].astype(np.int64)
+    a, b = a[same], b[same]
+    while a.size:
+        low = np.minimum(label[a], label[b])
+        new = label.copy()
+        np.minimum.at(new, a, low)
+        np.minimum.at(new, b, low)
+        new = new[new]
+        if np.array_equal(new, label):
+            break
+        label = new
+    return label.astype(np.int64)
 
 
 def share_information(model) -> None:

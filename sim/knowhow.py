@@ -57,30 +57,30 @@ def niche_profiles(firms) -> np.ndarray:
     return firms.cached("niche_profile", lambda: np.ascontiguousarray(NICHE_PROFILE[firms.niche.astype(np.intp)].T))
 
 
-def _rows(firms, rows) -> tuple[np.ndarray, np.ndarray]:
-    return firms.know_how[rows], niche_profiles(firms)[:, rows]
+def _columns(firms, rows) -> tuple[np.ndarray, np.ndarray]:
+    """Know-how and niche profiles of firms ``rows`` as contiguous (domains, rows) arrays (fast column arithmetic)."""
+    return np.ascontiguousarray(firms.know_how[rows].T), niche_profiles(firms)[:, rows]
 
 
 def relevant(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
     """Know-how that counts in each firm's own niche: profile(niche) . K / (profile . profile)."""
     f = model.firms
-    k, profile = _rows(f, rows)
-    total = k[:, 0] * profile[0]
+    k, profile = _columns(f, rows)
+    total = k[0] * profile[0]
     for d in range(1, N_DOMAINS):
-        total += k[:, d] * profile[d]
+        total += k[d] * profile[d]
     return total / _PROFILE_NORM[f.niche[rows].astype(np.intp)]
 
 
 def specialisation(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
     """Share of each firm's know-how mix that matches its niche's profile, sum_d min(K_d / sum K, profile_d) (1: fully specialised)."""
-    f = model.firms
-    k, profile = _rows(f, rows)
-    total = k[:, 0] + k[:, 1]
+    k, profile = _columns(model.firms, rows)
+    total = k[0] + k[1]
     for d in range(2, N_DOMAINS):
-        total += k[:, d]
-    matched = np.minimum(k[:, 0], profile[0] * total)
+        total += k[d]
+    matched = np.minimum(k[0], profile[0] * total)
     for d in range(1, N_DOMAINS):
-        matched += np.minimum(k[:, d], profile[d] * total)
+        matched += np.minimum(k[d], profile[d] * total)
     return matched / np.maximum(total, 1e-300)
 
 
@@ -130,10 +130,9 @@ def learn(model, successes: np.ndarray) -> None:
     # Partners learn from the know-how each had at the start of the quarter.
     ra, rb = networks.rows_of(model)
     learners = np.concatenate([ra, rb])
-    gained = []
-    for d in range(N_DOMAINS):
-        gap = k[rb, d] - k[ra, d]  # what b knows more than a (negative: a knows more)
-        gained.append(np.bincount(learners, weights=np.concatenate([np.maximum(gap, 0.0), np.maximum(-gap, 0.0)]), minlength=f.n))
+    gap = k[rb] - k[ra]  # what b knows more than a in each domain (negative: a knows more)
+    gap = np.ascontiguousarray(np.concatenate([np.maximum(gap, 0.0), np.maximum(-gap, 0.0)]).T)
+    gained = [np.bincount(learners, weights=gap[d], minlength=f.n) for d in range(N_DOMAINS)]
     k *= 1.0 - p.know_how_depreciation
     for d in range(N_DOMAINS):
         k[:, d] += p.partner_learning * gained[d]

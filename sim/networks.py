@@ -41,6 +41,8 @@ class Links:
     a: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     b: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     since: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    version: int = 0  # incremented whenever links are added or removed (rows_of caches against it)
+    rows_cache: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -48,6 +50,7 @@ class Links:
 
     def keep(self, mask: np.ndarray) -> None:
         self.a, self.b, self.since = self.a[mask], self.b[mask], self.since[mask]
+        self.version += 1
 
     def contains(self, keys: np.ndarray) -> np.ndarray:
         """Which pair keys are links already (binary search: links stay sorted)."""
@@ -65,6 +68,7 @@ class Links:
         self.a = np.insert(self.a, at, lo)
         self.b = np.insert(self.b, at, hi)
         self.since = np.insert(self.since, at, np.full(lo.size, step, dtype=np.int32))
+        self.version += 1
 
 
 def setup(model) -> None:
@@ -72,13 +76,20 @@ def setup(model) -> None:
 
 
 def rows_of(model) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of both ends of every link (links of exited firms are dropped first)."""
+    """Rows of both ends of every link (links of exited firms are dropped first).
+
+    Cached until firms enter or exit or links change; callers must not modify the result.
+    """
     f, links = model.firms, model.links
+    hit = links.rows_cache
+    if hit is not None and hit[0] == (f.version, links.version):
+        return hit[1], hit[2]
     ra, rb = f.row_of[links.a], f.row_of[links.b]
     alive = (ra >= 0) & (rb >= 0)
     if not alive.all():
         links.keep(alive)
         ra, rb = ra[alive], rb[alive]
+    links.rows_cache = ((f.version, links.version), ra, rb)
     return ra, rb
 
 
@@ -220,9 +231,10 @@ def contacts_present(model, rows: np.ndarray) -> np.ndarray:
     other = np.concatenate([rb, ra, rs, rc])
     at = position[mine]
     asked = at >= 0  # only links of the firms asked about
-    codes = np.zeros(rows.size, dtype=np.uint8)  # markets served by some contact, one bit each
-    np.bitwise_or.at(codes, at[asked], np.packbits(f.served[other[asked]], axis=1, bitorder="little")[:, 0])
-    return np.unpackbits(codes[:, None], axis=1, count=N_MARKETS, bitorder="little").astype(bool)
+    link, market = np.nonzero(f.served[other[asked]])
+    present = np.zeros((rows.size, N_MARKETS), dtype=bool)
+    present[at[asked][link], market] = True  # setting True twice is harmless: no reduction needed
+    return present
 
 
 def adjacency(model) -> sparse.csr_matrix:

@@ -81,11 +81,19 @@ class FirmTable:
         self._reserve(16)
 
     # Fields are read as attributes: ``table.employees`` is a view of live rows.
+    # The view is kept as an instance attribute (so later reads skip this
+    # method) until rows are added or removed, when ``_forget_views`` drops it.
     def __getattr__(self, name: str) -> np.ndarray:
         data = self.__dict__.get("_data")
         if data is not None and name in data:
-            return data[name][: self.n]
+            view = data[name][: self.n]
+            self.__dict__[name] = view
+            return view
         raise AttributeError(name)
+
+    def _forget_views(self) -> None:
+        for name in self._data:
+            self.__dict__.pop(name, None)
 
     def cached(self, key: str, build) -> np.ndarray:
         """``build()``, computed once per row layout (until the next append or remove).
@@ -118,6 +126,7 @@ class FirmTable:
     def append(self, count: int, **values: np.ndarray) -> slice:
         """Add ``count`` rows; unspecified fields are zero. Returns the new rows."""
         self._reserve(self.n + count)
+        self._forget_views()
         self.version += 1
         rows = slice(self.n, self.n + count)
         self.n += count
@@ -144,6 +153,7 @@ class FirmTable:
         """
         if not mask.any():
             return
+        self._forget_views()
         self.version += 1
         self.row_of[self.firm_id[mask]] = -1
         m = self.n - int(mask.sum())
@@ -153,6 +163,7 @@ class FirmTable:
             arr = self._data[name]
             arr[holes] = arr[movers]
         self.n = m
+        self._forget_views()
         self.row_of[self.firm_id[holes]] = holes
 
 

@@ -41,6 +41,8 @@ class SupplyLinks:
     supplier: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     since: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     fill: np.ndarray = field(default_factory=lambda: np.zeros(0))  # share of recent orders the supplier served (average, weight 1/2 on the latest)
+    version: int = 0  # incremented whenever links are added or removed (rows_of caches against it)
+    rows_cache: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -51,6 +53,7 @@ class SupplyLinks:
 
     def keep(self, mask: np.ndarray) -> None:
         self.client, self.supplier, self.since, self.fill = self.client[mask], self.supplier[mask], self.since[mask], self.fill[mask]
+        self.version += 1
 
     def contains(self, keys: np.ndarray) -> np.ndarray:
         """Which (client, supplier) keys are links already."""
@@ -69,6 +72,7 @@ class SupplyLinks:
         self.supplier = np.insert(self.supplier, at, supplier[order])
         self.since = np.insert(self.since, at, np.full(order.size, step, dtype=np.int32))
         self.fill = np.insert(self.fill, at, np.ones(order.size))
+        self.version += 1
 
 
 #: Each province's neighbours (row p, first _N_NEIGHBOURS[p] entries), for searches outside the client's province.
@@ -96,13 +100,20 @@ def setup(model) -> None:
 
 
 def rows_of(model) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of the client and the supplier of every link (links of exited firms are dropped first)."""
+    """Rows of the client and the supplier of every link (links of exited firms are dropped first).
+
+    Cached until firms enter or exit or links change; callers must not modify the result.
+    """
     f, links = model.firms, model.supply
+    hit = links.rows_cache
+    if hit is not None and hit[0] == (f.version, links.version):
+        return hit[1], hit[2]
     rc, rs = f.row_of[links.client], f.row_of[links.supplier]
     alive = (rc >= 0) & (rs >= 0)
     if not alive.all():
         links.keep(alive)
         rc, rs = rc[alive], rs[alive]
+    links.rows_cache = ((f.version, links.version), rc, rs)
     return rc, rs
 
 
@@ -162,8 +173,8 @@ def search(model, seekers: np.ndarray, rng: np.random.Generator) -> None:
         niche = f.niche[seekers].astype(np.intp)
         elsewhere = rng.random(seekers.size) >= p.supplier_same_niche
         niche[elsewhere] = _related_niches(niche[elsewhere], rng)
-        keys = f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp)
-        grouped = f.cached("networks_group_bucket", lambda: group_rows(keys))
+        grouped = f.cached("networks_group_bucket", lambda: group_rows(f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp)))
+        keys = f.cached("bucket_keys", lambda: f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp))
         home = p.markets["italy"]
         weight = np.sqrt(f.employees) * f.quality**home.quality_weight * f.price ** (-home.price_weight)
         candidate = weighted_pick(keys, weight, province * N_NICHES + niche, rng.random(seekers.size), grouped)
