@@ -130,9 +130,11 @@ def learn(model, successes: np.ndarray) -> None:
     # Partners learn from the know-how each had at the start of the quarter.
     ra, rb = networks.rows_of(model)
     learners = np.concatenate([ra, rb])
-    gap = k[rb] - k[ra]  # what b knows more than a in each domain (negative: a knows more)
-    gap = np.ascontiguousarray(np.concatenate([np.maximum(gap, 0.0), np.maximum(-gap, 0.0)]).T)
-    gained = [np.bincount(learners, weights=gap[d], minlength=f.n) for d in range(N_DOMAINS)]
+    columns = np.ascontiguousarray(k.T)
+    gained = []
+    for d in range(N_DOMAINS):
+        gap = columns[d][rb] - columns[d][ra]  # what b knows more than a (negative: a knows more)
+        gained.append(np.bincount(learners, weights=np.concatenate([np.maximum(gap, 0.0), np.maximum(-gap, 0.0)]), minlength=f.n))
     k *= 1.0 - p.know_how_depreciation
     for d in range(N_DOMAINS):
         k[:, d] += p.partner_learning * gained[d]

@@ -198,10 +198,10 @@ class Params(BaseModel):
     subcontract_share: float = _p(0.2, "share of material cost", "share of a client's intermediate inputs bought from regional subcontractors", ge=0, le=1)
     suppliers_per_worker: float = _p(0.1, "suppliers/employee", "suppliers a client wants per employee (at least one, at most max_suppliers)", ge=0, le=10)
     max_suppliers: int = _p(20, "firms", "most suppliers a client keeps", ge=1, le=1000)
-    supplier_search_rate: float = _p(0.25, "1/quarter", "probability that a client short of suppliers looks for one in a quarter", ge=0, le=1)
+    supplier_search_rate: float = _p(0.8, "1/year", "probability that a client short of suppliers searches at its yearly review (one draw per missing supplier)", ge=0, le=1)
     supplier_same_province: float = _p(0.7, "share", "share of supplier searches in the client's province (the rest: neighbouring provinces 2/3, anywhere 1/3)", ge=0, le=1)
     supplier_same_niche: float = _p(0.5, "share", "share of supplier searches in the client's niche (the rest: a niche drawn by relatedness)", ge=0, le=1)
-    supply_break_rate: float = _p(0.03, "1/quarter", "probability that a supply link ends in a quarter for other reasons", ge=0, le=1)
+    supply_break_rate: float = _p(0.12, "1/year", "probability that a supply link ends at the yearly review for other reasons", ge=0, le=1)
     supply_reliability: float = _p(0.5, "share", "clients drop a supplier that served less than this share of their order in the quarter", ge=0, le=1)
     supply_quality_weight: float = _p(0.2, "elasticity", "weight of the suppliers' (log) quality, relative to the region's, in the client's product quality", ge=0, le=1)
 

@@ -6,14 +6,17 @@ split evenly among them; the rest comes from outside the region. Clients
 short of suppliers search for one in buckets (province x niche: mostly
 their own province, then neighbouring provinces; mostly their own niche,
 then related ones), never among all firms, drawing smaller firms with
-probability rising with size and value for money. Suppliers serve orders
+probability rising with size and value for money. Clients review their suppliers once a year (first quarter): links end at
+random or when a supplier has been unreliable, clients short of suppliers
+search for the missing ones, and the quality their suppliers add is set
+for the year. Suppliers serve orders every quarter
 from the capacity their market sales leave; what they cannot serve the
 client buys outside. So a supplier's sales follow its clients' output (a
 client's collapse or exit cuts them), and a client's unit cost and product
 quality follow its suppliers' prices and quality relative to other clients'
 suppliers (a supplier's failure costs it a good input). Links end at random,
 or when a supplier's served share of its orders (averaged over recent
-quarters, weight 1/2 on the latest) falls below ``supply_reliability``.
+quarters, weight 1/2 on the latest) has fallen below ``supply_reliability``.
 
 B2B sales are part of the supplier's revenue but not of the district's
 sales to final buyers (no double counting): they replace inputs the client
@@ -85,17 +88,19 @@ for _p in range(N_PROVINCES):
 def setup(model) -> None:
     """The supply network before the first quarter: clients search until they have the suppliers they want.
 
-    Draws that fail (no smaller firm drawn, or one already a supplier) are
-    tried again, at most ``2 x max_suppliers`` rounds.
+    Each round draws one candidate per missing supplier; draws that fail (no
+    smaller firm drawn, or one already a supplier) are tried again, at most
+    ``2 x max_suppliers`` rounds.
     """
     model.supply = SupplyLinks()
     rng = model.streams["supply"]
     for _ in range(2 * model.params.max_suppliers):
         n_suppliers, _ = counts(model)
-        short = np.nonzero(n_suppliers < wanted_suppliers(model))[0]
+        missing = np.maximum(wanted_suppliers(model) - n_suppliers, 0)
+        short = np.nonzero(missing)[0]
         if short.size == 0:
             break
-        search(model, short, rng)
+        search(model, np.repeat(short, missing[short]), rng)
     price_inputs(model)
 
 
@@ -127,7 +132,7 @@ def counts(model) -> tuple[np.ndarray, np.ndarray]:
 def wanted_suppliers(model) -> np.ndarray:
     """How many suppliers each firm wants: ``suppliers_per_worker`` x employees (1 to max_suppliers) if it is a client, else 0."""
     f, p = model.firms, model.params
-    want = np.clip(np.rint(p.suppliers_per_worker * f.employees), 1, p.max_suppliers)
+    want = np.clip(np.rint(p.suppliers_per_worker * f.employees), 1, p.max_suppliers).astype(np.int64)
     return np.where(f.employees >= p.subcontract_min_employees, want, 0)
 
 
@@ -153,20 +158,27 @@ def _search_provinces(province: np.ndarray, rng: np.random.Generator, p) -> np.n
 
 
 def source(model) -> None:
-    """Before markets clear: drop unreliable and worn-out links, search suppliers, price the inputs."""
+    """Before markets clear, in the first quarter of each year: clients review their suppliers (``review``) and inputs are priced."""
+    if (model.steps - 1) % 4 == 0:
+        review(model)
+        price_inputs(model)
+
+
+def review(model) -> None:
+    """Drop unreliable and worn-out links; clients short of suppliers search for as many as they miss."""
     f, p, links = model.firms, model.params, model.supply
     rng = model.streams["supply"]
     rows_of(model)
     if links.n:
         links.keep((rng.random(links.n) >= p.supply_break_rate) & (links.fill >= p.supply_reliability))
     n_suppliers, _ = counts(model)
-    short = n_suppliers < wanted_suppliers(model)
-    search(model, np.nonzero(short & (rng.random(f.n) < p.supplier_search_rate))[0], rng)
-    price_inputs(model)
+    missing = np.maximum(wanted_suppliers(model) - n_suppliers, 0)
+    searching = np.nonzero((missing > 0) & (rng.random(f.n) < p.supplier_search_rate))[0]
+    search(model, np.repeat(searching, missing[searching]), rng)
 
 
 def search(model, seekers: np.ndarray, rng: np.random.Generator) -> None:
-    """Each client of ``seekers`` (rows) draws one candidate supplier from a bucket and links to it if it is smaller."""
+    """Each entry of ``seekers`` (client rows, repeated for several draws) draws a candidate supplier from a bucket; smaller ones are linked."""
     f, p, links = model.firms, model.params, model.supply
     if seekers.size:
         province = _search_provinces(f.province[seekers].astype(np.intp), rng, p)
@@ -181,6 +193,8 @@ def search(model, seekers: np.ndarray, rng: np.random.Generator) -> None:
         ok = candidate >= 0
         ok[ok] &= f.employees[candidate[ok]] < f.employees[seekers[ok]]
         client, supplier = f.firm_id[seekers[ok]], f.firm_id[candidate[ok]]
+        _, once = np.unique(client * _SHIFT + supplier, return_index=True)  # the same pair drawn twice links once
+        client, supplier = client[once], supplier[once]
         fresh = ~links.contains(client * _SHIFT + supplier)
         links.add(client[fresh], supplier[fresh], model.steps)
 
