@@ -224,19 +224,23 @@ def form_consortia(model, rows: np.ndarray, value: np.ndarray, revenue: np.ndarr
 def _group_up(model, instrument, rows: np.ndarray, value: np.ndarray, revenue: np.ndarray) -> None:
     """Form the complete groups of one sponsor (an export_consortia policy, or None: network contracts)."""
     f, p = model.firms, model.params
-    if instrument is None:  # a network contract needs members who know each other: only firms with a contact among the candidates
-        known = _knows_another(model, rows)
-        rows, value, revenue = rows[known], value[known], revenue[known]
-        if rows.size < p.consortium_size:
-            return
     entry = entry_costs(model)
     member_cost = p.consortium_entry_share * entry + (p.network_contract_cost if instrument is None else p.consortium_coordination_cost)
     # value already counts full presence costs; members pay only their share of them
     saving = (1.0 - p.consortium_entry_share) * discount_weights(p.entry_horizon, p.discount_rate, p.customer_inertia_speed)[0] * p.market_array("presence_cost")
-    member_value = value + entry[None, :] + saving[None, :] - member_cost[None, :]
+    lift = entry + saving - member_cost
+    if instrument is None:
+        # Without a subsidy only small firms that would gain as members, and
+        # know another such firm, can form a contract: drop the others first.
+        able = (f.employees[rows] < p.consortium_max_employees) & ((value[:, 1:] + lift[None, 1:]).max(axis=1) > 0)
+        rows, value, revenue = rows[able], value[able], revenue[able]
+        known = _knows_another(model, rows)
+        rows, value, revenue = rows[known], value[known], revenue[known]
+        if rows.size < p.consortium_size:
+            return
+    member_value = value + lift[None, :]
     if instrument is None:
         offer = np.zeros_like(member_value)
-        member_value[f.employees[rows] >= p.consortium_max_employees] = -np.inf
     else:
         spec = instrument.spec
         member_value[:, ~np.isin(MARKETS, spec.markets)] = -np.inf
@@ -342,9 +346,11 @@ def share_information(model) -> None:
     exporter's.
     """
     f = model.firms
-    cells = np.nonzero(f.consortium)  # exactly the cells with a consortium id
-    if cells[0].size == 0:
+    members = _consortium_rows(f)
+    if members.size == 0:
         return
+    rows, markets = np.nonzero(f.consortium[members])  # exactly the cells with a consortium id
+    cells = (members[rows], markets)
     _, group = np.unique(f.consortium_group[cells], return_inverse=True)
     match = f.match[cells]
     mean = np.bincount(group, weights=match) / np.bincount(group)
@@ -352,7 +358,16 @@ def share_information(model) -> None:
     f.match[cells] = (1.0 - w) * match + w * mean[group]
 
 
+def _consortium_rows(firms) -> np.ndarray:
+    """Rows of the firms in at least one consortium (each row's eight flags read as one integer)."""
+    flags = firms.consortium
+    if flags.shape[1] == 8 and flags.flags.c_contiguous:
+        return np.flatnonzero(flags.view(np.uint64)[:, 0])
+    return np.flatnonzero(flags.any(axis=1))
+
+
 def n_consortia(model) -> int:
     """Consortia with at least one member still serving their market."""
     f = model.firms
-    return int(np.unique(f.consortium_group[f.consortium]).size)
+    members = _consortium_rows(f)
+    return int(np.unique(f.consortium_group[members][f.consortium[members]]).size)
