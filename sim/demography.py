@@ -228,7 +228,7 @@ def enter_firms(model) -> int:
     market_entered[:, DOMESTIC] = model.steps
     share_rows = np.zeros((n_new, N_MARKETS))
     share_rows[:, DOMESTIC] = share
-    _add_firms(
+    rows = _add_firms(
         model,
         n_new,
         province=province,
@@ -251,5 +251,19 @@ def enter_firms(model) -> int:
         market_entered=market_entered,
         share=share_rows,
     )
+    link_to_parents(model, f.firm_id[rows][spin], parent_id[spin])
     update_rival_share(model)
     return n_new
+
+
+def link_to_parents(model, children: np.ndarray, parents: np.ndarray) -> None:
+    """A spin-off starts linked to its parent: as its supplier if the parent subcontracts, otherwise as a technical partner.
+
+    Founders keep working with the firm they came from (district spin-offs
+    often start as their parent's subcontractors). The links are new: the
+    children were born this step.
+    """
+    f = model.firms
+    client = f.employees[f.row_of[parents]] >= model.params.subcontract_min_employees
+    model.supply.add(parents[client], children[client], model.steps)
+    model.links.add(parents[~client], children[~client], model.steps)

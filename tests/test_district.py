@@ -136,3 +136,33 @@ def test_a_partner_in_a_market_cuts_its_entry_cost(district):
     discount = district.params.network_entry_discount
     np.testing.assert_allclose(cost, base[None, :] * np.where(present, 1 - discount, 1.0))
     assert present[:, 1:].any()
+
+
+def test_spinoffs_start_linked_to_their_parent():
+    from sim import demography, networks, supply
+
+    model = DistrictModel(n_firms=1000, rng=5)
+    for _ in range(4):
+        model.step()
+    before = model.firms.n
+    model.params.spinoff_share = 1.0
+    for _ in range(3):
+        demography.enter_firms(model)
+    f = model.firms
+    born = np.arange(before, f.n)
+    children = born[f.parent_id[born] >= 0]
+    assert children.size > 20
+    ra, rb = networks.rows_of(model)
+    rc, rs = supply.rows_of(model)
+    partner_of = {(int(a), int(b)) for a, b in zip(ra, rb, strict=True)} | {(int(b), int(a)) for a, b in zip(ra, rb, strict=True)}
+    supplier_of = {(int(c), int(s)) for c, s in zip(rc, rs, strict=True)}
+    kinds = set()
+    for child in children:
+        parent = f.row_of[f.parent_id[child]]
+        if f.employees[parent] >= model.params.subcontract_min_employees:
+            assert (parent, child) in supplier_of  # the spin-off supplies its parent
+            kinds.add("supplier")
+        else:
+            assert (parent, child) in partner_of  # or works with it as a technical partner
+            kinds.add("partner")
+    assert kinds == {"supplier", "partner"}
