@@ -202,8 +202,9 @@ def form_consortia(model, rows: np.ndarray, value: np.ndarray, revenue: np.ndarr
     presence costs) form groups of ``consortium_size``; incomplete groups do
     not form. Groups backed by an active export_consortia policy form first
     (the subsidy lowers the member's cost; groups whose grants run out give
-    them back); then firms of at most ``consortium_max_employees`` form
-    network contracts on their own, with firms they know: partners,
+    them back); then, in the first quarter of a year, firms of at most
+    ``consortium_max_employees`` form network contracts on their own, with
+    firms they know: partners,
     suppliers, clients, or their contacts (so how many form does not depend
     on how many firms the model holds). Members share market information
     (``share_information``).
@@ -212,7 +213,9 @@ def form_consortia(model, rows: np.ndarray, value: np.ndarray, revenue: np.ndarr
     model.consortia_formed = 0
     model.consortium_members = np.zeros(0, dtype=np.int64)
     sponsors = [i for i in model.instruments if i.spec.instrument == "export_consortia" and i.spec.active(model.steps)]
-    for instrument in [*sponsors, None]:
+    if (model.steps - 1) % 4 == 0:  # network contracts are signed when firms plan the year, in its first quarter
+        sponsors.append(None)
+    for instrument in sponsors:
         if rows.size == 0:
             return
         if model.consortia_formed:  # one consortium a quarter

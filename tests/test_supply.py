@@ -116,7 +116,11 @@ def test_contacts_include_clients_and_suppliers(small_model):
 
 
 def _candidates(model, count: int, linked: bool = True) -> np.ndarray:
-    """``count`` small firms of one province and niche with cash, joined in a chain of collaborations if ``linked``."""
+    """``count`` small firms of one province and niche with cash, joined in a chain of collaborations if ``linked``.
+
+    The model is put in the first quarter of a year, when network contracts are signed.
+    """
+    model.steps = 1
     f = model.firms
     small = (f.employees < model.params.consortium_max_employees) & (f.province == 4) & (f.niche == 0)
     rows = np.nonzero(small)[0][:count]
@@ -169,6 +173,19 @@ def test_incomplete_or_large_groups_do_not_form(small_model):
     f.employees[rows[0]] = p.consortium_max_employees + 1  # too large to join without a policy
     internationalisation.form_consortia(small_model, rows, value, np.full(value.shape, 100.0))
     assert small_model.consortia_formed == 0
+
+
+def test_network_contracts_are_signed_in_first_quarters_only(small_model):
+    p, f = small_model.params, small_model.firms
+    rows = _candidates(small_model, p.consortium_size)
+    small_model.quarter_costs["entry"] = np.zeros(f.n)
+    value = _value(small_model, rows, USA, 10.0)
+    small_model.steps = 2
+    internationalisation.form_consortia(small_model, rows, value, np.full(value.shape, 100.0))
+    assert small_model.consortia_formed == 0
+    small_model.steps = 5
+    internationalisation.form_consortia(small_model, rows, value, np.full(value.shape, 100.0))
+    assert small_model.consortia_formed == 1
 
 
 def test_network_contracts_need_firms_that_know_each_other(small_model):
