@@ -76,20 +76,26 @@ def setup(model) -> None:
 
 
 def rows_of(model) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of both ends of every link (links of exited firms are dropped first).
+    """Rows of both ends of every link (links of exited firms are dropped first)."""
+    return link_rows(model.firms, model.links, "a", "b")
 
-    Cached until firms enter or exit or links change; callers must not modify the result.
+
+def link_rows(firms, links, first: str, second: str) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the firms named by ``links.<first>`` and ``links.<second>``, after dropping links of exited firms.
+
+    Shared by collaboration and supply links; cached until firms enter or
+    exit or the links change (``links.version``), so callers must not
+    modify the result.
     """
-    f, links = model.firms, model.links
     hit = links.rows_cache
-    if hit is not None and hit[0] == (f.version, links.version):
+    if hit is not None and hit[0] == (firms.version, links.version):
         return hit[1], hit[2]
-    ra, rb = f.row_of[links.a], f.row_of[links.b]
+    ra, rb = firms.row_of[getattr(links, first)], firms.row_of[getattr(links, second)]
     alive = (ra >= 0) & (rb >= 0)
     if not alive.all():
         links.keep(alive)
         ra, rb = ra[alive], rb[alive]
-    links.rows_cache = ((f.version, links.version), ra, rb)
+    links.rows_cache = ((firms.version, links.version), ra, rb)
     return ra, rb
 
 

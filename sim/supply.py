@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.networks import group_rows, weighted_pick
+from sim.networks import group_rows, link_rows, weighted_pick
 from sim.space import PROXIMITY
 from sim.world import N_NICHES, N_PROVINCES, NICHE_OVERLAP
 
@@ -105,21 +105,8 @@ def setup(model) -> None:
 
 
 def rows_of(model) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of the client and the supplier of every link (links of exited firms are dropped first).
-
-    Cached until firms enter or exit or links change; callers must not modify the result.
-    """
-    f, links = model.firms, model.supply
-    hit = links.rows_cache
-    if hit is not None and hit[0] == (f.version, links.version):
-        return hit[1], hit[2]
-    rc, rs = f.row_of[links.client], f.row_of[links.supplier]
-    alive = (rc >= 0) & (rs >= 0)
-    if not alive.all():
-        links.keep(alive)
-        rc, rs = rc[alive], rs[alive]
-    links.rows_cache = ((f.version, links.version), rc, rs)
-    return rc, rs
+    """Rows of the client and the supplier of every link (links of exited firms are dropped first; cached)."""
+    return link_rows(model.firms, model.supply, "client", "supplier")
 
 
 def counts(model) -> tuple[np.ndarray, np.ndarray]:
