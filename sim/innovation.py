@@ -63,7 +63,8 @@ def innovate(model) -> np.ndarray:
 
     # University partners raise the yield of R&D; training raises absorptive capacity.
     step = model.steps
-    peer_partner = networks.partner_peer(model, model.streams["imitation"])
+    # Partners as they stood at this quarter's partner search: a new partner counts from the next quarter.
+    peer_partner = networks.partner_peer(model, model.streams["imitation"], networks.search_partners(model))
     has_partner = peer_partner >= 0
     efficiency = p.innovation_efficiency * np.where(f.collab_until >= step, 1.0 + p.collaboration_boost, 1.0) * np.where(has_partner, 1.0 + p.partner_rd_boost, 1.0)
     efficiency *= knowhow.innovation_factor(model)

@@ -175,7 +175,9 @@ def collaborate(model) -> None:
             grouped = f.cached(f"networks_group_{name}", lambda keys=keys: group_rows(keys))  # provinces and niches are fixed
             candidate[mask] = weighted_pick(keys, weight, keys[seekers[mask]], u[mask], grouped)
     # Triadic closure: some searches go through a partner's partner.
-    peer = partner_peer(model, rng)
+    groups = partner_groups(model)
+    model.partners_at_search = ((f.version, model.steps), groups)  # innovation reuses them (sim/innovation.py)
+    peer = partner_peer(model, rng, groups)
     first = peer[seekers]
     second = np.full(seekers.size, -1)
     second[first >= 0] = peer[first[first >= 0]]
@@ -197,26 +199,41 @@ def collaborate(model) -> None:
     links.add(lo[fresh], hi[fresh], model.steps)
 
 
-def partner_peer(model, rng: np.random.Generator) -> np.ndarray:
-    """For each firm, the row of one of its partners drawn at random (-1: none)."""
+def partner_groups(model) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each firm's partners grouped together: (order of link ends, partners per firm, first position, partner of each end)."""
     ra, rb = rows_of(model)
     n = model.firms.n
-    u = rng.random(n)
-    peer = np.full(n, -1)
-    if ra.size == 0:
-        return peer
     ends = np.concatenate([ra, rb])
     others = np.concatenate([rb, ra])
     # Group each firm's links, in link order (any order inside a group would do:
-    # the draw below is uniform). A stable sort is unique, so the draw does not
+    # the draws are uniform). A stable sort is unique, so the draw does not
     # depend on the sorting algorithm; rows fit 16 bits up to 65,536 firms, where
     # numpy sorts stably in linear time (radix sort).
     order = np.argsort(ends.astype(np.uint16) if n <= 1 << 16 else ends, kind="stable")
     count = np.bincount(ends, minlength=n)
-    start = np.cumsum(count) - count
+    return order, count, np.cumsum(count) - count, others
+
+
+def partner_peer(model, rng: np.random.Generator, groups: tuple | None = None) -> np.ndarray:
+    """For each firm, the row of one of its partners drawn at random (-1: none).
+
+    ``groups``: ``partner_groups(model)``, if already computed for the current firms.
+    """
+    n = model.firms.n
+    u = rng.random(n)
+    peer = np.full(n, -1)
+    order, count, start, others = partner_groups(model) if groups is None else groups
     has = count > 0
     peer[has] = others[order[start[has] + np.floor(u[has] * count[has]).astype(np.intp)]]
     return peer
+
+
+def search_partners(model) -> tuple | None:
+    """The partner groups of this quarter's partner search (before its new links), if the firms have not changed since."""
+    stored = getattr(model, "partners_at_search", None)
+    if stored is not None and stored[0] == (model.firms.version, model.steps):
+        return stored[1]
+    return None
 
 
 def contacts_present(model, rows: np.ndarray) -> np.ndarray:
