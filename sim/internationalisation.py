@@ -106,16 +106,20 @@ def review_markets(model) -> None:
     """Book presence costs, leave loss-making markets, enter the most valuable new one."""
     f, p = model.firms, model.params
     rng = model.streams["internationalisation"]
-    # Consortium members share presence costs as they shared the sunk cost.
     presence = p.market_array("presence_cost")[None, :]
-    if f.consortium.any():
-        presence = presence * np.where(f.consortium, p.consortium_entry_share, 1.0)
     foreign = f.served.copy()
     foreign[:, DOMESTIC] = False
-    model.quarter_costs["presence"] = row_sums(foreign * presence)
-
-    profit = f.sales * margin(model)[:, None]
+    paid = row_sums(foreign * presence)
+    mu = margin(model)
+    profit = f.sales * mu[:, None]
     profit -= presence
+    # Consortium members share presence costs as they shared the sunk cost (only their rows differ).
+    members = _consortium_rows(f)
+    if members.size:
+        mine = presence * np.where(f.consortium[members], p.consortium_entry_share, 1.0)
+        paid[members] = row_sums(foreign[members] * mine)
+        profit[members] = f.sales[members] * mu[members, None] - mine
+    model.quarter_costs["presence"] = paid
     losing = profit < 0
     losing &= foreign
     lq = f.loss_quarters
