@@ -16,7 +16,7 @@ from sim.agents import Firm
 from sim.competition import set_prices, update_rival_share
 from sim.finance import record_defaults
 from sim.networks import group_rows
-from sim.world import DOMESTIC, N_MARKETS, N_NICHES, N_PROVINCES, NICHE_OVERLAP, PROVINCE_NICHE_MIX, PROVINCE_SHARE
+from sim.world import DOMESTIC, N_MARKETS, N_NICHES, N_PROVINCES, PROVINCE_NICHE_MIX, PROVINCE_SHARE
 
 
 def gpd_sizes(rng: np.random.Generator, n: int, mean: float, shape: float, cap: float) -> np.ndarray:
@@ -60,11 +60,8 @@ def choose_parents(model, bucket: np.ndarray, rng: np.random.Generator) -> np.nd
     related = rng.random(bucket.size) < model.params.spinoff_related_share
     if related.any():
         own = bucket[related] % N_NICHES
-        other = np.where(np.eye(N_NICHES, dtype=bool), 0.0, NICHE_OVERLAP)[own]
-        cum = np.cumsum(other / other.sum(axis=1, keepdims=True), axis=1)
-        niche = np.minimum((rng.random(own.size)[:, None] > cum).sum(axis=1), N_NICHES - 1)
         bucket = bucket.copy()
-        bucket[related] = bucket[related] - own + niche
+        bucket[related] = bucket[related] - own + knowhow.related_niches(own, rng)
     firm_bucket = f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp)
     weight = np.where(f.profit_trend > 0, f.employees, 0.0)
     order, sorted_bucket = f.cached("networks_group_bucket", lambda: group_rows(firm_bucket))  # shared with the partner search

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.world import N_DOMAINS, N_NICHES, N_PROVINCES, NICHE_PROFILE
+from sim.world import N_DOMAINS, N_NICHES, N_PROVINCES, NICHE_OVERLAP, NICHE_PROFILE
 
 #: Fields of each university and technology centre (rows follow
 #: sim.universities.UNIVERSITIES, columns world.DOMAINS; rows sum to 1). An
@@ -38,6 +38,13 @@ UNIVERSITY_PROFILE = np.array(
         [0.40, 0.25, 0.20, 0.15],  # regional_network
     ]
 )
+
+
+def related_niches(niche: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Another niche for each entry of ``niche``, drawn with probability proportional to its know-how overlap (world.NICHE_OVERLAP)."""
+    other = np.where(np.eye(N_NICHES, dtype=bool), 0.0, NICHE_OVERLAP)[np.asarray(niche, dtype=np.intp)]
+    cum = np.cumsum(other / other.sum(axis=1, keepdims=True), axis=1)
+    return np.minimum((rng.random(other.shape[0])[:, None] > cum).sum(axis=1), N_NICHES - 1)
 
 
 def initial_stock(model, niche: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -3,20 +3,20 @@
 A client (at least ``subcontract_min_employees``) buys a share
 ``subcontract_share`` of its intermediate inputs from regional suppliers,
 split evenly among them; the rest comes from outside the region. Clients
-short of suppliers search for one in buckets (province x niche: mostly
-their own province, then neighbouring provinces; mostly their own niche,
-then related ones), never among all firms, drawing smaller firms with
-probability rising with size and value for money. Clients review their suppliers once a year (first quarter): links end at
-random or when a supplier has been unreliable, clients short of suppliers
-search for the missing ones, and the quality their suppliers add is set
-for the year. Suppliers serve orders every quarter
-from the capacity their market sales leave; what they cannot serve the
-client buys outside. So a supplier's sales follow its clients' output (a
-client's collapse or exit cuts them), and a client's unit cost and product
-quality follow its suppliers' prices and quality relative to other clients'
-suppliers (a supplier's failure costs it a good input). Links end at random,
-or when a supplier's served share of its orders (averaged over recent
-quarters, weight 1/2 on the latest) has fallen below ``supply_reliability``.
+review their suppliers once a year (first quarter): links end at random or
+when a supplier's served share of its orders (averaged over recent
+quarters) has fallen below ``supply_reliability``, and clients short of
+suppliers search for the missing ones in buckets (province x niche: mostly
+their own province, then neighbouring ones; mostly their own niche, then
+related ones), never among all firms, drawing smaller firms with
+probability rising with size and value for money.
+
+Every quarter suppliers serve orders from the capacity their market sales
+leave; what they cannot serve the client buys outside. So a supplier's
+sales follow its clients' output (a client's collapse or exit cuts them),
+and a client's unit cost and product quality follow its suppliers' prices
+and quality relative to other clients' suppliers (a supplier's failure
+costs it a good input).
 
 B2B sales are part of the supplier's revenue but not of the district's
 sales to final buyers (no double counting): they replace inputs the client
@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.knowhow import related_niches
 from sim.networks import group_rows, link_rows, weighted_pick
 from sim.space import PROXIMITY
-from sim.world import N_NICHES, N_PROVINCES, NICHE_OVERLAP
+from sim.world import N_NICHES, N_PROVINCES
 
 _SHIFT = np.int64(1 << 32)
 
@@ -123,13 +124,6 @@ def wanted_suppliers(model) -> np.ndarray:
     return np.where(f.employees >= p.subcontract_min_employees, want, 0)
 
 
-def _related_niches(niche: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Another niche for each entry, drawn with probability proportional to its overlap with the given one."""
-    other = np.where(np.eye(N_NICHES, dtype=bool), 0.0, NICHE_OVERLAP)[niche]
-    cum = np.cumsum(other / other.sum(axis=1, keepdims=True), axis=1)
-    return np.minimum((rng.random(niche.size)[:, None] > cum).sum(axis=1), N_NICHES - 1)
-
-
 def _search_provinces(province: np.ndarray, rng: np.random.Generator, p) -> np.ndarray:
     """Province searched by each client: its own, a neighbouring one, or any (shares in ``supplier_same_province``)."""
     u = rng.random(province.size)
@@ -171,7 +165,7 @@ def search(model, seekers: np.ndarray, rng: np.random.Generator) -> None:
         province = _search_provinces(f.province[seekers].astype(np.intp), rng, p)
         niche = f.niche[seekers].astype(np.intp)
         elsewhere = rng.random(seekers.size) >= p.supplier_same_niche
-        niche[elsewhere] = _related_niches(niche[elsewhere], rng)
+        niche[elsewhere] = related_niches(niche[elsewhere], rng)
         grouped = f.cached("networks_group_bucket", lambda: group_rows(f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp)))
         keys = f.cached("bucket_keys", lambda: f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp))
         home = p.markets["italy"]
