@@ -110,7 +110,7 @@ def degree(model) -> np.ndarray:
     return np.bincount(np.concatenate([ra, rb]), minlength=model.firms.n)
 
 
-def weighted_pick(keys: np.ndarray, weight: np.ndarray, wanted: np.ndarray, u: np.ndarray, grouped: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+def weighted_pick(keys: np.ndarray | None, weight: np.ndarray, wanted: np.ndarray, u: np.ndarray, grouped: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """For each wanted key, a row whose key matches, drawn with probability proportional to weight (-1: none).
 
     ``grouped``: the stable order of the rows by key and the sorted keys, if already known.
@@ -158,7 +158,6 @@ def collaborate(model) -> None:
     seekers = np.nonzero(room & (rng.random(f.n) < p.partner_search_rate * cap / 2.0))[0]
     if seekers.size == 0:
         return
-    province, niche = f.province.astype(np.intp), f.niche.astype(np.intp)
     where = rng.random(seekers.size)
     u = rng.random(seekers.size)
     weight = np.where(room, (1.0 + deg) * cap, 0.0)
@@ -166,14 +165,14 @@ def collaborate(model) -> None:
     same_province = ~same_bucket & (where < p.partner_same_niche_local + p.partner_same_province)
     anywhere = ~same_bucket & ~same_province
     candidate = np.full(seekers.size, -1)
-    for name, mask, keys in (
-        ("bucket", same_bucket, province * N_NICHES + niche),
-        ("province", same_province, province),
-        ("niche", anywhere, niche),
+    for name, mask, key in (
+        ("bucket", same_bucket, lambda rows: f.province[rows].astype(np.intp) * N_NICHES + f.niche[rows]),
+        ("province", same_province, lambda rows: f.province[rows].astype(np.intp)),
+        ("niche", anywhere, lambda rows: f.niche[rows].astype(np.intp)),
     ):
         if mask.any():
-            grouped = f.cached(f"networks_group_{name}", lambda keys=keys: group_rows(keys))  # provinces and niches are fixed
-            candidate[mask] = weighted_pick(keys, weight, keys[seekers[mask]], u[mask], grouped)
+            grouped = f.cached(f"networks_group_{name}", lambda key=key: group_rows(key(slice(None))))  # provinces and niches are fixed between entries and exits
+            candidate[mask] = weighted_pick(None, weight, key(seekers[mask]), u[mask], grouped)
     # Triadic closure: some searches go through a partner's partner.
     groups = partner_groups(model)
     model.partners_at_search = ((f.version, model.steps), groups)  # innovation reuses them (sim/innovation.py)

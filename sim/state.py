@@ -131,9 +131,7 @@ class FirmTable:
         rows = slice(self.n, self.n + count)
         self.n += count
         for name in FIELDS:  # slots freed by remove() still hold dead firms' values
-            self._data[name][rows] = 0
-        for name, value in values.items():
-            self._data[name][rows] = value
+            self._data[name][rows] = values.get(name, 0)
         self.market_entered[rows] = np.where(self.served[rows], self.market_entered[rows], -1)
         for name in ("university", "parent_id"):
             if name not in values:
