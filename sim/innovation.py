@@ -33,10 +33,14 @@ def knowhow_value(model, quality_gain: float, quarters: int) -> np.ndarray:
     return gain * margin * f.revenue * p.entry_horizon
 
 
-def random_peer(niche: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """For each firm, the row of a uniformly drawn firm of the same niche (O(n log n))."""
+def random_peer(niche: np.ndarray, rng: np.random.Generator, order: np.ndarray | None = None) -> np.ndarray:
+    """For each firm, the row of a uniformly drawn firm of the same niche (O(n log n)).
+
+    ``order``: the rows in stable order of niche, if already known.
+    """
     niche = niche.astype(np.intp)
-    order = np.argsort(niche.astype(np.int16), kind="stable")  # radix sort on small integers
+    if order is None:
+        order = np.argsort(niche.astype(np.int16), kind="stable")  # radix sort on small integers
     counts = np.bincount(niche, minlength=int(niche.max(initial=0)) + 1)
     starts = np.cumsum(counts) - counts
     offset = np.floor(rng.random(niche.size) * counts[niche]).astype(np.intp)
@@ -64,8 +68,10 @@ def innovate(model) -> np.ndarray:
     # University partners raise the yield of R&D; training raises absorptive capacity.
     step = model.steps
     # Partners as they stood at this quarter's partner search: a new partner counts from the next quarter.
-    peer_partner = networks.partner_peer(model, model.streams["imitation"], networks.search_partners(model))
-    has_partner = peer_partner >= 0
+    imitation = model.streams["imitation"]
+    groups = networks.search_partners(model) or networks.partner_groups(model)
+    u_partner = imitation.random(n)  # which partner a firm would imitate
+    has_partner = groups[1] > 0
     efficiency = p.innovation_efficiency * np.where(f.collab_until >= step, 1.0 + p.collaboration_boost, 1.0) * np.where(has_partner, 1.0 + p.partner_rd_boost, 1.0)
     efficiency *= knowhow.innovation_factor(model)
     successes = np.zeros(n, dtype=np.int8)
@@ -76,12 +82,11 @@ def innovate(model) -> np.ndarray:
         getattr(f, field)[success] *= np.exp(gain)
         successes[success] += 1
 
-    imitate = rng.random(n) < 1.0 - np.exp(-p.imitation_efficiency * absorptive * rd_im)
-    peer = random_peer(f.niche, model.streams["imitation"])
-    use_partner = has_partner & (model.streams["imitation"].random(n) < p.partner_imitation_share)
-    peer = np.where(use_partner, peer_partner, peer)  # partners share know-how first
+    imitate = np.nonzero(rng.random(n) < 1.0 - np.exp(-p.imitation_efficiency * absorptive * rd_im))[0]
+    peer = random_peer(f.niche, imitation, f.cached("networks_group_niche", lambda: networks.group_rows(f.niche.astype(np.intp)))[0])
+    use_partner = np.nonzero(has_partner & (imitation.random(n) < p.partner_imitation_share))[0]
+    peer[use_partner] = networks.partner_draw(groups, u_partner, use_partner)  # partners share know-how first
     for field in ("productivity", "quality"):
         values = getattr(f, field)
-        gap = np.maximum(values[peer] - values, 0.0)
-        values += np.where(imitate, p.imitation_catchup * gap, 0.0)
+        values[imitate] += p.imitation_catchup * np.maximum(values[peer[imitate]] - values[imitate], 0.0)
     return successes

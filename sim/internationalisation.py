@@ -19,7 +19,7 @@ import numpy as np
 
 from sim import finance, networks, policy
 from sim.competition import attractiveness, niche_rows, target_shares, update_rival_share
-from sim.state import row_sums
+from sim.state import exporters, row_sums
 from sim.world import DOMESTIC, MARKETS, N_NICHES
 
 
@@ -80,10 +80,11 @@ def _enter(model, rows: np.ndarray, markets: np.ndarray, share: np.ndarray) -> N
     update_rival_share(model)
 
 
-def leave(model, mask: np.ndarray, update: bool = True) -> None:
-    """Withdraw from the (firm, market) cells in ``mask``; buyers go to the rivals."""
+def leave(model, cells: np.ndarray | tuple[np.ndarray, np.ndarray], update: bool = True) -> None:
+    """Withdraw from (firm, market) ``cells`` (a boolean mask or a pair of index arrays); buyers go to the rivals."""
     f = model.firms
-    cells = np.nonzero(mask)  # usually a few cells: index them once
+    if isinstance(cells, np.ndarray):
+        cells = np.nonzero(cells)  # usually a few cells: index them once
     f.share[cells] = 0.0
     f.served[cells] = False
     f.consortium[cells] = False
@@ -106,27 +107,31 @@ def review_markets(model) -> None:
     """Book presence costs, leave loss-making markets, enter the most valuable new one."""
     f, p = model.firms, model.params
     rng = model.streams["internationalisation"]
-    presence = p.market_array("presence_cost")[None, :]
-    foreign = f.served.copy()
+    # Only exporters' foreign cells matter here: work on them alone.
+    presence = p.market_array("presence_cost")
+    exporting = np.flatnonzero(exporters(f.served))
+    foreign = f.served[exporting]
     foreign[:, DOMESTIC] = False
-    paid = row_sums(foreign * presence)
-    mu = margin(model)
-    profit = f.sales * mu[:, None]
-    profit -= presence
+    paid = np.zeros(f.n)
+    paid[exporting] = row_sums(foreign * presence[None, :])
     # Consortium members share presence costs as they shared the sunk cost (only their rows differ).
     members = _consortium_rows(f)
     if members.size:
-        mine = presence * np.where(f.consortium[members], p.consortium_entry_share, 1.0)
-        paid[members] = row_sums(foreign[members] * mine)
-        profit[members] = f.sales[members] * mu[members, None] - mine
+        mine = presence[None, :] * np.where(f.consortium[members], p.consortium_entry_share, 1.0)
+        paid[members] = row_sums(f.served[members] * (np.arange(len(MARKETS)) != DOMESTIC)[None, :] * mine)
     model.quarter_costs["presence"] = paid
-    losing = profit < 0
-    losing &= foreign
+    at, market = np.nonzero(foreign)
+    rows = exporting[at]
+    cost = presence[market] * np.where(f.consortium[rows, market], p.consortium_entry_share, 1.0)
+    losing = f.sales[rows, market] * margin(model)[rows] - cost < 0
     lq = f.loss_quarters
-    lq += 1
-    lq[~losing] = 0
-    left = foreign & (f.loss_quarters >= p.market_exit_patience)
-    leave(model, left, update=False)  # _enter below updates the rivals' share
+    streak = lq[rows, market] + 1  # consecutive loss-making quarters, counting this one
+    lq[:] = 0
+    lq[rows[losing], market[losing]] = streak[losing]
+    gone = losing & (streak >= p.market_exit_patience)
+    leave(model, (rows[gone], market[gone]), update=False)  # _enter below updates the rivals' share
+    left = np.zeros(f.served.shape, dtype=bool)
+    left[rows[gone], market[gone]] = True
 
     # Entry is judged on the market conditions seen at this quarter's clearing.
     # Contacts already in a market make entering it cheaper and its prospects clearer.

@@ -55,13 +55,15 @@ def initial_stock(model, niche: np.ndarray, rng: np.random.Generator) -> np.ndar
     return p.know_how_init * NICHE_PROFILE[np.asarray(niche, dtype=np.intp)] * noise
 
 
+_PROFILE_COLUMNS = np.ascontiguousarray(NICHE_PROFILE.T)  # (domains, niches): a gather by niche gives contiguous (domains, firms)
+
 #: profile . profile of each niche: relevant know-how is scaled by it, so a firm holding h x profile has h.
 _PROFILE_NORM = (NICHE_PROFILE**2).sum(axis=1)
 
 
 def niche_profiles(firms) -> np.ndarray:
     """Each living firm's niche profile, shape (domains, firms) (cached until firms enter, exit or move)."""
-    return firms.cached("niche_profile", lambda: np.ascontiguousarray(NICHE_PROFILE[firms.niche.astype(np.intp)].T))
+    return firms.cached("niche_profile", lambda: _PROFILE_COLUMNS[:, firms.niche.astype(np.intp)])
 
 
 def _columns(firms, rows) -> tuple[np.ndarray, np.ndarray]:

@@ -176,10 +176,10 @@ def collaborate(model) -> None:
     # Triadic closure: some searches go through a partner's partner.
     groups = partner_groups(model)
     model.partners_at_search = ((f.version, model.steps), groups)  # innovation reuses them (sim/innovation.py)
-    peer = partner_peer(model, rng, groups)
-    first = peer[seekers]
+    u_peer = rng.random(f.n)
+    first = partner_draw(groups, u_peer, seekers)
     second = np.full(seekers.size, -1)
-    second[first >= 0] = peer[first[first >= 0]]
+    second[first >= 0] = partner_draw(groups, u_peer, first[first >= 0])
     through = (rng.random(seekers.size) < p.partner_triadic) & (second >= 0)
     candidate[through] = second[through]
     ok = (candidate >= 0) & (candidate != seekers)
@@ -220,11 +220,21 @@ def partner_peer(model, rng: np.random.Generator, groups: tuple | None = None) -
     """
     n = model.firms.n
     u = rng.random(n)
-    peer = np.full(n, -1)
-    order, count, start, others = partner_groups(model) if groups is None else groups
-    has = count > 0
-    peer[has] = others[order[start[has] + np.floor(u[has] * count[has]).astype(np.intp)]]
-    return peer
+    return partner_draw(partner_groups(model) if groups is None else groups, u, np.arange(n))
+
+
+def partner_draw(groups: tuple, u: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For firms ``rows``, the partner picked by their uniform draws ``u`` (indexed by row) among ``groups`` (-1: none).
+
+    The same pick as ``partner_peer`` with the same draws, for only the firms that need one.
+    """
+    order, count, start, others = groups
+    c = count[rows]
+    out = np.full(rows.size, -1)
+    has = c > 0
+    r = rows[has]
+    out[has] = others[order[start[r] + np.floor(u[r] * c[has]).astype(np.intp)]]
+    return out
 
 
 def search_partners(model) -> tuple | None:

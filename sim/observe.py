@@ -18,7 +18,7 @@ import pandas as pd
 from sim import internationalisation, knowhow, networks, specialisation, supply
 from sim.finance import net_worth
 from sim.policy import INSTRUMENT_TYPES
-from sim.state import row_sums
+from sim.state import exporters, row_sums
 from sim.world import FOREIGN_MARKETS, MARKETS, N_MARKETS, N_NICHES, N_PROVINCES, NICHES, PROVINCES
 
 GUARANTEE = INSTRUMENT_TYPES.index("credit_guarantee")
@@ -128,15 +128,6 @@ def market_codes(served: np.ndarray) -> np.ndarray:
     if served.shape[1] <= 8:
         return np.packbits(served, axis=1, bitorder="little")[:, 0].astype(np.int64)
     return (served * _WEIGHTS).sum(axis=1)
-
-
-def exporters(served: np.ndarray) -> np.ndarray:
-    """Which firms serve at least one foreign market."""
-    if served.shape[1] == 8 and served.flags.c_contiguous and served.dtype == np.bool_:
-        # the 8 bytes of a row read as one integer: any foreign byte set
-        foreign = np.uint64(0xFFFFFFFFFFFFFFFF ^ (0xFF if np.little_endian else 0xFF << 56))
-        return (served.view(np.uint64)[:, 0] & foreign) != 0
-    return served[:, 1:].any(axis=1)
 
 
 def indicators(model, n_entries: int, n_exits: int, exiting_flows: dict[str, np.ndarray] | None = None) -> dict[str, float]:

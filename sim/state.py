@@ -187,3 +187,12 @@ def row_sums(values: np.ndarray) -> np.ndarray:
             total += values[:, j]
         return total
     return values.sum(axis=1)
+
+
+def exporters(served: np.ndarray) -> np.ndarray:
+    """Which firms serve at least one foreign market."""
+    if served.shape[1] == 8 and served.flags.c_contiguous and served.dtype == np.bool_:
+        # the 8 bytes of a row read as one integer: any foreign byte set
+        foreign = np.uint64(0xFFFFFFFFFFFFFFFF ^ (0xFF if np.little_endian else 0xFF << 56))
+        return (served.view(np.uint64)[:, 0] & foreign) != 0
+    return served[:, 1:].any(axis=1)
