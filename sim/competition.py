@@ -70,13 +70,18 @@ def log_competitiveness(model) -> np.ndarray:
     return np.ascontiguousarray(_log_competitiveness_by_market(model).T)
 
 
-def attractiveness(model) -> np.ndarray:
-    """a = employees^alpha x E x exp(match) in every market, shape (firms, markets), served or not."""
+def log_attractiveness(model) -> np.ndarray:
+    """log a, clipped to [-200, 200], in every market, shape (firms, markets), served or not."""
     f = model.firms
     log_a = _log_competitiveness_by_market(model)
     log_a += model.params.reach_elasticity * np.log(f.employees)
     out = np.add(log_a.T, f.match, out=np.empty((f.n, N_MARKETS)))
-    np.clip(out, -200, 200, out=out)
+    return np.clip(out, -200, 200, out=out)
+
+
+def attractiveness(model) -> np.ndarray:
+    """a = employees^alpha x E x exp(match) in every market, shape (firms, markets), served or not."""
+    out = log_attractiveness(model)
     return np.exp(out, out=out)
 
 
@@ -96,11 +101,15 @@ def firm_cell_totals(firms, values: np.ndarray) -> np.ndarray:
     return _cell_sums(_cell_index(firms), values)
 
 
-def target_shares(model, attract: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Logit shares s* of the served cells and the denominators R + sum a, shape (markets, niches)."""
+def target_shares(model, attract: np.ndarray | None, present: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Logit shares s* of the served cells and the denominators R + sum a, shape (markets, niches).
+
+    ``present``: the attractiveness of served cells, 0 elsewhere, if already known (``attract`` is then not used).
+    """
     f, mk = model.firms, model.markets
     niche = niche_rows(f)
-    present = attract * f.served
+    if present is None:
+        present = attract * f.served
     denominator = mk.rival_mass + firm_cell_totals(f, present)
     present /= np.take(denominator.T, niche, axis=0)
     return present, denominator
@@ -120,9 +129,12 @@ def clear_markets(model) -> None:
     f, p, mk = model.firms, model.params, model.markets
     set_prices(model)
     niche = niche_rows(f)
-    # Attractiveness and logit denominators are reused by this quarter's entry decisions.
-    model.attract = attractiveness(model)
-    share, model.denominator = target_shares(model, model.attract)
+    # Attractiveness (kept in logs: entry decisions take it for the firms
+    # that review their markets) and logit denominators are reused by this
+    # quarter's entry decisions; only served cells are exponentiated here.
+    model.log_attract = log_attractiveness(model)
+    present = np.exp(model.log_attract, out=np.zeros((f.n, N_MARKETS)), where=f.served)
+    share, model.denominator = target_shares(model, None, present)
     share -= f.share
     share *= p.customer_inertia_speed
     share += f.share  # share + speed x (target - share)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import demand, demography, internationalisation, shocks
-from sim.competition import attractiveness, cell_totals, set_prices, target_shares, update_rival_share
+from sim.competition import attractiveness, cell_totals, log_attractiveness, set_prices, target_shares, update_rival_share
 from sim.world import N_NICHES, N_PROVINCES
 
 INIT_ITERATIONS = 30
@@ -51,8 +51,8 @@ def initialise(model) -> None:
         f.quality[:] *= (capacity_units / units) ** (1.0 / bq)
     update_rival_share(model)
     f.expected_demand[:] = units
-    model.attract = attractiveness(model)
-    model.denominator = target_shares(model, model.attract)[1]
+    model.log_attract = log_attractiveness(model)
+    model.denominator = target_shares(model, np.exp(model.log_attract))[1]
     bucket = f.province.astype(np.intp) * N_NICHES + niche
     model.entrepreneurs = np.bincount(bucket, minlength=N_PROVINCES * N_NICHES) + 0.5
     sales = units * f.price

@@ -52,11 +52,13 @@ def margin(model) -> np.ndarray:
     return mu / (1.0 + mu)
 
 
-def expected_entry_revenue(model, attract: np.ndarray, denominator: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
-    """Quarterly revenue at the logit share firms ``rows`` would win in each market, shape (rows, markets)."""
+def expected_entry_revenue(model, mine: np.ndarray, denominator: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Quarterly revenue at the logit share firms ``rows`` would win in each market, shape (rows, markets).
+
+    ``mine``: their attractiveness in every market, shape (rows, markets).
+    """
     f, p, mk = model.firms, model.params, model.markets
     niche = niche_rows(f)[rows]
-    mine = attract[rows]
     share = mine / (np.take(denominator.T, niche, axis=0) + np.where(f.served[rows], 0.0, mine))
     tau = p.market_array("trade_cost")
     return share * np.take(mk.expenditure.T, niche, axis=0) / ((1.0 + tau)[None, :] * mk.price_factor[None, :])
@@ -137,7 +139,7 @@ def review_markets(model) -> None:
     # Contacts already in a market make entering it cheaper and its prospects clearer.
     reviewing = np.nonzero(rng.random(f.n) < p.entry_attention)[0]
     shock = rng.standard_normal((reviewing.size, f.served.shape[1]))
-    revenue = expected_entry_revenue(model, model.attract, model.denominator, reviewing)
+    revenue = expected_entry_revenue(model, np.exp(model.log_attract[reviewing]), model.denominator, reviewing)
     closed = f.served[reviewing] | left[reviewing]  # no re-entry in the quarter of exit
     closed[:, DOMESTIC] = True
     contacts = _contacts_of_reviewers(model, reviewing, revenue, shock, closed)
