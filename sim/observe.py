@@ -104,10 +104,14 @@ def _percentile_linear(values: np.ndarray, fraction: float) -> float:
     return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
 
 
-def within_niche_p90_p10(niche: np.ndarray, productivity: np.ndarray) -> float:
-    """Mean over niches of the 90/10 productivity ratio inside each niche (pattern 6 is within industries)."""
+def within_niche_p90_p10(niche: np.ndarray, productivity: np.ndarray, order: np.ndarray | None = None) -> float:
+    """Mean over niches of the 90/10 productivity ratio inside each niche (pattern 6 is within industries).
+
+    ``order``: the rows grouped by niche, if already known (the order inside a niche does not matter).
+    """
     niche = niche.astype(np.intp)
-    order = np.argsort(niche.astype(np.int16), kind="stable")  # small integer keys: radix sort
+    if order is None:
+        order = np.argsort(niche.astype(np.int16), kind="stable")  # small integer keys: radix sort
     stops = np.cumsum(np.bincount(niche, minlength=N_NICHES)).tolist()
     grouped = productivity[order]
     ratios = []
@@ -171,7 +175,8 @@ def indicators(model, n_entries: int, n_exits: int, exiting_flows: dict[str, np.
         "exporter_share": float(exporter.mean()) if f.n else 0.0,
         **{f"exports_{m}": float(by_market[i + 1]) for i, m in enumerate(FOREIGN_MARKETS)},
         "mean_productivity": float((w * f.productivity).sum()),
-        "productivity_p90_p10": within_niche_p90_p10(f.niche, f.productivity),
+        # grouping by niche is cached: next quarter's partner search and imitation reuse it
+        "productivity_p90_p10": within_niche_p90_p10(f.niche, f.productivity, f.cached("networks_group_niche", lambda: networks.group_rows(f.niche.astype(np.intp)))[0]),
         "mean_quality": float((w * f.quality).sum()),
         "mean_markup": float((w * f.markup).sum()),
         "hhi": mean_hhi,
