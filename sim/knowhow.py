@@ -138,12 +138,12 @@ def learn(model, successes: np.ndarray) -> None:
     profile = niche_profiles(f)
     # Partners learn from the know-how each had at the start of the quarter.
     ra, rb = networks.rows_of(model)
-    learners = np.concatenate([ra, rb])
     columns = np.ascontiguousarray(k.T)
-    gained = []
-    for d in range(N_DOMAINS):
-        gap = columns[d][rb] - columns[d][ra]  # what b knows more than a (negative: a knows more)
-        gained.append(np.bincount(learners, weights=np.concatenate([np.maximum(gap, 0.0), np.maximum(-gap, 0.0)]), minlength=f.n))
+    gap = columns[:, rb] - columns[:, ra]  # what b knows more than a in each domain (negative: a knows more)
+    # One bincount over (domain, learner) bins: for each domain, a's gains then b's, as the links come.
+    learner = np.concatenate([ra, rb])[None, :] + (f.n * np.arange(N_DOMAINS))[:, None]
+    gains = np.concatenate([np.maximum(gap, 0.0), np.maximum(-gap, 0.0)], axis=1)
+    gained = np.bincount(learner.ravel(), weights=gains.ravel(), minlength=N_DOMAINS * f.n).reshape(N_DOMAINS, f.n)
     k *= 1.0 - p.know_how_depreciation
     for d in range(N_DOMAINS):
         k[:, d] += p.partner_learning * gained[d]
