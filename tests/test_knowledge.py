@@ -150,3 +150,19 @@ def test_specialisation_outcomes_are_recorded(stepped_model):
     panel = stepped_model.observer.panel_frame()
     assert panel.specialisation.between(0, 1 + 1e-9).all()
     assert (panel.know_how > 0).all()
+
+
+def test_firms_that_know_more_innovate_more():
+    from sim import DistrictModel, innovation
+
+    def successes(boost: bool) -> np.ndarray:
+        model = DistrictModel(n_firms=2000, rng=31)
+        model.step()
+        if boost:
+            model.firms.know_how[::2] *= 3.0  # every other firm knows three times more
+        return innovation.innovate(model)
+
+    base, boosted = successes(False), successes(True)
+    # know-how is relative to the region's mean: the firms that know more succeed more often, the others less
+    assert boosted[::2].sum() > 1.15 * base[::2].sum()
+    assert boosted[1::2].sum() < 0.85 * base[1::2].sum()
