@@ -125,31 +125,39 @@ def update_rival_share(model) -> None:
 
 
 def clear_markets(model) -> None:
-    """Move shares toward the logit targets, serve demand up to capacity, book sales."""
+    """Move shares toward the logit targets, serve demand up to capacity, book sales.
+
+    Attractiveness is computed for every cell (kept in logs: this quarter's
+    entry decisions read it for the firms that review their markets); the
+    rest works on the served (firm, market) cells alone, a fifth of them in
+    the baseline.
+    """
     f, p, mk = model.firms, model.params, model.markets
     set_prices(model)
-    niche = niche_rows(f)
-    # Attractiveness (kept in logs: entry decisions take it for the firms
-    # that review their markets) and logit denominators are reused by this
-    # quarter's entry decisions; only served cells are exponentiated here.
     model.log_attract = log_attractiveness(model)
-    present = np.exp(model.log_attract, out=np.zeros((f.n, N_MARKETS)), where=f.served)
-    share, model.denominator = target_shares(model, None, present)
-    share -= f.share
+    cells = np.flatnonzero(f.served)  # row-major, the order of the dense sums
+    rows, markets = np.divmod(cells, N_MARKETS)
+    cell = niche_rows(f)[rows] * N_MARKETS + markets  # (niche, market) cell of each
+    present = np.exp(model.log_attract.take(cells))
+    # Unserved cells only added zeros to these sums: leaving them out changes no bit.
+    totals = np.bincount(cell, weights=present, minlength=N_NICHES * N_MARKETS)
+    model.denominator = mk.rival_mass + totals.reshape(N_NICHES, N_MARKETS).T
+    old = f.share.take(cells)
+    share = present / model.denominator.T.ravel()[cell]  # logit target
+    share -= old
     share *= p.customer_inertia_speed
-    share += f.share  # share + speed x (target - share)
+    share += old  # share + speed x (target - share)
 
     tau = p.market_array("trade_cost")
     # Buyers' spending on each firm, net of trade costs and exchange rates, is
     # what the firm would invoice at its own price (the price cancels out).
-    invoiced = np.take(mk.expenditure.T, niche, axis=0)
-    invoiced *= share
-    invoiced *= (1.0 / ((1.0 + tau) * mk.price_factor))[None, :]
+    invoiced = np.zeros((f.n, N_MARKETS))
+    np.put(invoiced, cells, mk.expenditure.T.ravel()[cell] * share * (1.0 / ((1.0 + tau) * mk.price_factor))[markets])
     demanded = row_sums(invoiced) / f.price  # units
     capacity = f.employees * f.productivity
     served_frac = np.minimum(1.0, capacity / np.maximum(demanded, 1e-12))
 
-    np.multiply(share, served_frac[:, None], out=f.share)
+    np.put(f.share, cells, share * served_frac[rows])
     update_rival_share(model)
     f.demanded[:] = demanded
     f.output[:] = demanded * served_frac
