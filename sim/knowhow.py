@@ -136,19 +136,23 @@ def learn(model, successes: np.ndarray) -> None:
     step = model.steps
     k = f.know_how
     profile = niche_profiles(f)
-    # Partners learn from the know-how each had at the start of the quarter.
+    # Partners learn from the know-how each had at the start of the quarter:
+    # each closes part of the gap wherever the other knows more. Per domain,
+    # one bincount over both ends of every link (a's gains, then b's).
     ra, rb = networks.rows_of(model)
     columns = np.ascontiguousarray(k.T)
-    gap = columns[:, rb] - columns[:, ra]  # what b knows more than a in each domain (negative: a knows more)
-    # One bincount over (domain, learner) bins: for each domain, a's gains then b's, as the links come.
-    learner = np.concatenate([ra, rb])[None, :] + (f.n * np.arange(N_DOMAINS))[:, None]
-    gains = np.concatenate([np.maximum(gap, 0.0), np.maximum(-gap, 0.0)], axis=1)
-    gained = np.bincount(learner.ravel(), weights=gains.ravel(), minlength=N_DOMAINS * f.n).reshape(N_DOMAINS, f.n)
-    k *= 1.0 - p.know_how_depreciation
+    ends = np.concatenate([ra, rb])
+    gains = np.empty(ends.size)
+    gained = np.empty((N_DOMAINS, f.n))
     for d in range(N_DOMAINS):
-        k[:, d] += p.partner_learning * gained[d]
+        gap = columns[d].take(rb) - columns[d].take(ra)  # what b knows more than a (negative: a knows more)
+        np.maximum(gap, 0.0, out=gains[: ra.size])
+        np.maximum(-gap, 0.0, out=gains[ra.size :])
+        gained[d] = np.bincount(ends, weights=gains, minlength=f.n)
+    k *= 1.0 - p.know_how_depreciation
     along_niche = p.learning_by_doing + p.rd_know_how_gain * successes + p.training_know_how_gain * (f.training_until >= step)
     for d in range(N_DOMAINS):
+        k[:, d] += p.partner_learning * gained[d]
         k[:, d] += along_niche * profile[d]
     at_university = np.nonzero((f.collab_until >= step) & (f.university >= 0))[0]
     k[at_university] += p.university_know_how_gain * UNIVERSITY_PROFILE[f.university[at_university]]
