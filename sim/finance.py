@@ -36,8 +36,12 @@ def credit_headroom(model) -> np.ndarray:
 
 def booked_costs(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
     """Costs booked so far this quarter, summed over items (for firms ``rows``)."""
-    total = np.zeros(model.firms.n)[rows]
-    for values in model.quarter_costs.values():
+    items = iter(model.quarter_costs.values())
+    first = next(items, None)
+    if first is None:
+        return np.zeros(model.firms.n)[rows]
+    total = np.array(first[rows], dtype=np.float64)  # a copy
+    for values in items:
         total += values[rows]
     return total
 

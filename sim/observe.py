@@ -153,7 +153,8 @@ def indicators(model, n_entries: int, n_exits: int, exiting_flows: dict[str, np.
     sales = float(by_market.sum())
     exports = float(by_market[1:].sum())
     w = f.employees / max(employment, 1e-12)
-    small = specialisation.is_small_specialised(model)
+    know_how, fit = knowhow.fit(model)
+    small = specialisation.is_small_specialised(model, fit=fit)
     small_exits = int(exiting_flows["small_specialised"]) if exiting_flows is not None else 0
     if f.n:
         hhi = herfindahl_by_niche(f.niche, f.revenue)
@@ -187,7 +188,7 @@ def indicators(model, n_entries: int, n_exits: int, exiting_flows: dict[str, np.
         "niche_switches": int(getattr(model, "niche_switches", 0)),
         "n_small_specialised": int(small.sum()),
         "small_specialised_exit_rate": small_exits / max(int(small.sum()) + small_exits, 1),
-        "mean_know_how": float(knowhow.relevant(model).mean()) if f.n else 0.0,
+        "mean_know_how": float(know_how.mean()) if f.n else 0.0,
         "profits": profits,
         "debt": float(f.debt.sum()),
         **model.observer.network,
@@ -263,6 +264,7 @@ class Observer:
         support = f.support[mask]
         location = f.location[mask]
         n_suppliers, n_clients = supply.counts(model)
+        know_how, fit = knowhow.fit(model, mask)
         return {
             "step": np.full(n, model.steps, dtype=np.int32),
             "firm_id": f.firm_id[mask].copy(),
@@ -288,8 +290,8 @@ class Observer:
             "n_suppliers": n_suppliers[mask].astype(np.int32),
             "n_clients": n_clients[mask].astype(np.int32),
             "b2b_sales": f.b2b_sales[mask].copy(),
-            "know_how": knowhow.relevant(model, mask),
-            "specialisation": knowhow.specialisation(model, mask),
+            "know_how": know_how,
+            "specialisation": fit,
             "niche_entered": f.niche_entered[mask].copy(),
             "x_km": location[:, 0].copy(),
             "y_km": location[:, 1].copy(),
@@ -310,7 +312,8 @@ class Observer:
     def record_exits(self, model, mask: np.ndarray) -> None:
         """Last row of each exiting firm, flagged ``exited``, and its flows of the quarter."""
         rows = np.flatnonzero(mask)
-        self.panel.append(self.firm_rows(model, rows, exited=True))
+        chunk = self.firm_rows(model, rows, exited=True)
+        self.panel.append(chunk)
         f = model.firms
         province = f.province[rows].astype(np.intp)
         sales = f.sales[rows]
@@ -318,7 +321,7 @@ class Observer:
             "by_market": sales.sum(axis=0),
             "profit": f.profit[rows].sum(),
             "province_exports": np.bincount(province, weights=row_sums(sales[:, 1:]), minlength=N_PROVINCES),
-            "small_specialised": specialisation.is_small_specialised(model, rows).sum(),
+            "small_specialised": specialisation.is_small_specialised(model, rows, fit=chunk["specialisation"]).sum(),
         }
 
     def province_frame(self) -> pd.DataFrame:

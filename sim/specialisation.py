@@ -56,10 +56,14 @@ def best_moves_from(growth: np.ndarray, min_overlap: float) -> tuple[np.ndarray,
     return target, options[np.arange(N_NICHES), target] - growth
 
 
-def is_small_specialised(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
-    """Small firms whose know-how mix matches their niche's profile (``specialised_threshold``)."""
+def is_small_specialised(model, rows: slice | np.ndarray = slice(None), fit: np.ndarray | None = None) -> np.ndarray:
+    """Small firms whose know-how mix matches their niche's profile (``specialised_threshold``).
+
+    ``fit``: ``knowhow.specialisation`` of those firms, if already computed.
+    """
     p = model.params
-    return (model.firms.employees[rows] < p.small_firm_employees) & (knowhow.specialisation(model, rows) >= p.specialised_threshold)
+    fit = knowhow.specialisation(model, rows) if fit is None else fit
+    return (model.firms.employees[rows] < p.small_firm_employees) & (fit >= p.specialised_threshold)
 
 
 def review(model) -> None:
