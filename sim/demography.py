@@ -15,7 +15,7 @@ from sim import knowhow, space
 from sim.agents import Firm
 from sim.competition import set_prices, update_rival_share
 from sim.finance import record_defaults
-from sim.networks import group_rows
+from sim.networks import group_bounds, group_rows
 from sim.world import DOMESTIC, N_MARKETS, N_NICHES, N_PROVINCES, PROVINCE_NICHE_MIX, PROVINCE_SHARE
 
 
@@ -62,12 +62,11 @@ def choose_parents(model, bucket: np.ndarray, rng: np.random.Generator) -> np.nd
         own = bucket[related] % N_NICHES
         bucket = bucket.copy()
         bucket[related] = bucket[related] - own + knowhow.related_niches(own, rng)
-    firm_bucket = f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp)
     weight = np.where(f.profit_trend > 0, f.employees, 0.0)
-    order, sorted_bucket = f.cached("networks_group_bucket", lambda: group_rows(firm_bucket))  # shared with the partner search
+    # shared with the partner search and the supplier search
+    order, _, bounds = f.cached("networks_group_bucket", lambda: group_rows(f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp)))
     cumulative = np.cumsum(weight[order])
-    start = np.searchsorted(sorted_bucket, bucket, side="left")
-    stop = np.searchsorted(sorted_bucket, bucket, side="right")
+    start, stop = group_bounds(bounds, bucket)
     before = np.where(start > 0, cumulative[np.maximum(start - 1, 0)], 0.0)
     total = np.where(stop > 0, cumulative[np.maximum(stop - 1, 0)], 0.0) - before
     able = spin & (total > 0)

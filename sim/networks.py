@@ -115,10 +115,9 @@ def weighted_pick(keys: np.ndarray | None, weight: np.ndarray, wanted: np.ndarra
 
     ``grouped``: the stable order of the rows by key and the sorted keys, if already known.
     """
-    order, sorted_keys = grouped if grouped is not None else group_rows(keys)
+    order, _, bounds = grouped if grouped is not None else group_rows(keys)
     cumulative = np.cumsum(weight[order])
-    start = np.searchsorted(sorted_keys, wanted, side="left")
-    stop = np.searchsorted(sorted_keys, wanted, side="right")
+    start, stop = group_bounds(bounds, wanted)
     before = np.where(start > 0, cumulative[np.maximum(start - 1, 0)], 0.0)
     total = np.where(stop > 0, cumulative[np.maximum(stop - 1, 0)], 0.0) - before
     out = np.full(wanted.size, -1)
@@ -128,10 +127,22 @@ def weighted_pick(keys: np.ndarray | None, weight: np.ndarray, wanted: np.ndarra
     return out
 
 
-def group_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows in stable order of their (small integer) keys, and the keys in that order."""
+def group_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows in stable order of their (small, non-negative integer) keys, the keys in that order, and where each key's rows start.
+
+    ``bounds[k]`` is the position of the first row with a key >= k, for k up
+    to one past the largest key (see ``group_bounds``).
+    """
     order = np.argsort(keys.astype(np.int16), kind="stable")  # small integer keys: radix sort
-    return order, keys[order]
+    sorted_keys = keys[order]
+    bounds = np.searchsorted(sorted_keys, np.arange(int(sorted_keys[-1]) + 2 if sorted_keys.size else 1))
+    return order, sorted_keys, bounds
+
+
+def group_bounds(bounds: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and one-past-last position of each wanted key's rows in a ``group_rows`` order (empty where a key has none)."""
+    last = bounds.size - 1
+    return bounds[np.minimum(wanted, last)], bounds[np.minimum(wanted + 1, last)]
 
 
 def complementarity(model, a: np.ndarray, b: np.ndarray, mix: np.ndarray | None = None) -> np.ndarray:
