@@ -43,6 +43,7 @@ class Links:
     since: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     version: int = 0  # incremented whenever links are added or removed (rows_of caches against it)
     rows_cache: tuple | None = field(default=None, repr=False, compare=False)
+    keys_cache: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -52,11 +53,18 @@ class Links:
         self.a, self.b, self.since = self.a[mask], self.b[mask], self.since[mask]
         self.version += 1
 
+    def keys(self) -> np.ndarray:
+        """The links' pair keys, in order (cached until the links change)."""
+        hit = self.keys_cache
+        if hit is None or hit[0] != self.version:
+            hit = self.keys_cache = (self.version, pair_key(self.a, self.b))
+        return hit[1]
+
     def contains(self, keys: np.ndarray) -> np.ndarray:
         """Which pair keys are links already (binary search: links stay sorted)."""
         if self.n == 0:
             return np.zeros(keys.size, dtype=bool)
-        existing = pair_key(self.a, self.b)
+        existing = self.keys()
         where = np.minimum(np.searchsorted(existing, keys), existing.size - 1)
         return existing[where] == keys
 
@@ -64,7 +72,7 @@ class Links:
         """Insert new links (not already present) in key order."""
         order = np.argsort(pair_key(a, b))
         lo, hi = np.minimum(a, b)[order], np.maximum(a, b)[order]
-        at = np.searchsorted(pair_key(self.a, self.b), pair_key(lo, hi))
+        at = np.searchsorted(self.keys(), pair_key(lo, hi))
         self.a = np.insert(self.a, at, lo)
         self.b = np.insert(self.b, at, hi)
         self.since = np.insert(self.since, at, np.full(lo.size, step, dtype=np.int32))

@@ -47,13 +47,18 @@ class SupplyLinks:
     fill: np.ndarray = field(default_factory=lambda: np.zeros(0))  # share of recent orders the supplier served (average, weight 1/2 on the latest)
     version: int = 0  # incremented whenever links are added or removed (rows_of caches against it)
     rows_cache: tuple | None = field(default=None, repr=False, compare=False)
+    keys_cache: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
         return int(self.client.size)
 
     def keys(self) -> np.ndarray:
-        return self.client * _SHIFT + self.supplier
+        """The links' (client, supplier) keys, in order (cached until the links change)."""
+        hit = self.keys_cache
+        if hit is None or hit[0] != self.version:
+            hit = self.keys_cache = (self.version, self.client * _SHIFT + self.supplier)
+        return hit[1]
 
     def keep(self, mask: np.ndarray) -> None:
         self.client, self.supplier, self.since, self.fill = self.client[mask], self.supplier[mask], self.since[mask], self.fill[mask]
