@@ -73,29 +73,38 @@ def _columns(firms, rows) -> tuple[np.ndarray, np.ndarray]:
 
 def relevant(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
     """Know-how that counts in each firm's own niche: profile(niche) . K / (profile . profile)."""
-    return fit(model, rows)[0]
+    f = model.firms
+    return _relevant(*_columns(f, rows), f.niche[rows])
 
 
 def specialisation(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
     """Share of each firm's know-how mix that matches its niche's profile, sum_d min(K_d / sum K, profile_d) (1: fully specialised)."""
-    return fit(model, rows)[1]
+    return _specialisation(*_columns(model.firms, rows))
 
 
 def fit(model, rows: slice | np.ndarray = slice(None)) -> tuple[np.ndarray, np.ndarray]:
     """``relevant`` and ``specialisation`` of firms ``rows`` together (one pass over their know-how)."""
     f = model.firms
     k, profile = _columns(f, rows)
-    relevant = k[0] * profile[0]
+    return _relevant(k, profile, f.niche[rows]), _specialisation(k, profile)
+
+
+def _relevant(k: np.ndarray, profile: np.ndarray, niche: np.ndarray) -> np.ndarray:
+    total = k[0] * profile[0]
     for d in range(1, N_DOMAINS):
-        relevant += k[d] * profile[d]
-    relevant /= _PROFILE_NORM[f.niche[rows].astype(np.intp)]
+        total += k[d] * profile[d]
+    total /= _PROFILE_NORM[niche.astype(np.intp)]
+    return total
+
+
+def _specialisation(k: np.ndarray, profile: np.ndarray) -> np.ndarray:
     total = k[0] + k[1]
     for d in range(2, N_DOMAINS):
         total += k[d]
     matched = np.minimum(k[0], profile[0] * total)
     for d in range(1, N_DOMAINS):
         matched += np.minimum(k[d], profile[d] * total)
-    return relevant, matched / np.maximum(total, 1e-300)
+    return matched / np.maximum(total, 1e-300)
 
 
 def mixes(model) -> np.ndarray:
