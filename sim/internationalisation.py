@@ -15,6 +15,8 @@ productivity, quality and finance, never assigned.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from sim import finance, networks, policy
@@ -39,8 +41,9 @@ def entry_costs(model, rows: np.ndarray | None = None, contacts: np.ndarray | No
     return base[None, :] * (1.0 - model.params.network_entry_discount * contacts)
 
 
+@functools.lru_cache(maxsize=64)
 def discount_weights(horizon: int, rate: float, speed: float) -> tuple[float, float]:
-    """Present value of 1 per quarter, and of a flow ramping up as 1 - (1 - speed)^h."""
+    """Present value of 1 per quarter, and of a flow ramping up as 1 - (1 - speed)^h (cached: parameters repeat)."""
     h = np.arange(1, horizon + 1)
     beta = (1.0 + rate) ** -h
     return float(beta.sum()), float((beta * (1.0 - (1.0 - speed) ** h)).sum())
