@@ -72,11 +72,31 @@ class Links:
         """Insert new links (not already present) in key order."""
         order = np.argsort(pair_key(a, b))
         lo, hi = np.minimum(a, b)[order], np.maximum(a, b)[order]
-        at = np.searchsorted(self.keys(), pair_key(lo, hi))
-        self.a = np.insert(self.a, at, lo)
-        self.b = np.insert(self.b, at, hi)
-        self.since = np.insert(self.since, at, np.full(lo.size, step, dtype=np.int32))
+        slots = insertion_slots(np.searchsorted(self.keys(), pair_key(lo, hi)), self.n)
+        self.a = merge(self.a, lo, slots)
+        self.b = merge(self.b, hi, slots)
+        self.since = merge(self.since, np.full(lo.size, step, dtype=np.int32), slots)
         self.version += 1
+
+
+def insertion_slots(at: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where new items go when inserted before positions ``at`` (ascending) of an array of ``size``: (their slots, the old items' slots).
+
+    The same layout as ``np.insert(old, at, new)``, computed once for several
+    arrays that get the same insertion.
+    """
+    new = at + np.arange(at.size)
+    old = np.ones(size + at.size, dtype=bool)
+    old[new] = False
+    return new, np.flatnonzero(old)
+
+
+def merge(old: np.ndarray, new: np.ndarray, slots: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """``old`` with ``new`` inserted at ``insertion_slots``."""
+    out = np.empty(old.size + new.size, dtype=old.dtype)
+    out[slots[0]] = new
+    out[slots[1]] = old
+    return out
 
 
 def setup(model) -> None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.knowhow import related_niches
-from sim.networks import group_rows, link_rows, weighted_pick
+from sim.networks import group_rows, insertion_slots, link_rows, merge, weighted_pick
 from sim.space import PROXIMITY
 from sim.world import N_NICHES, N_PROVINCES
 
@@ -76,11 +76,11 @@ class SupplyLinks:
         """Insert new links (not already present) in key order."""
         new = client * _SHIFT + supplier
         order = np.argsort(new)
-        at = np.searchsorted(self.keys(), new[order])
-        self.client = np.insert(self.client, at, client[order])
-        self.supplier = np.insert(self.supplier, at, supplier[order])
-        self.since = np.insert(self.since, at, np.full(order.size, step, dtype=np.int32))
-        self.fill = np.insert(self.fill, at, np.ones(order.size))
+        slots = insertion_slots(np.searchsorted(self.keys(), new[order]), self.n)
+        self.client = merge(self.client, client[order], slots)
+        self.supplier = merge(self.supplier, supplier[order], slots)
+        self.since = merge(self.since, np.full(order.size, step, dtype=np.int32), slots)
+        self.fill = merge(self.fill, np.ones(order.size), slots)
         self.version += 1
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from sim import DistrictModel, Firm
 from sim.demography import choose_parents
+from sim.networks import Links, insertion_slots, merge, pair_key
 from sim.space import PROXIMITY, capital_km
 from sim.world import NICHE_OVERLAP, NICHES, PROVINCES
 
@@ -166,3 +167,17 @@ def test_spinoffs_start_linked_to_their_parent():
             assert (parent, child) in partner_of  # or works with it as a technical partner
             kinds.add("partner")
     assert kinds == {"supplier", "partner"}
+
+
+def test_links_stay_sorted_and_merge_like_np_insert():
+    rng = np.random.default_rng(5)
+    old = np.sort(rng.integers(0, 50, size=40))
+    new = np.sort(rng.integers(0, 50, size=15))  # ties with old items and among themselves
+    at = np.searchsorted(old, new)
+    np.testing.assert_array_equal(merge(old, new, insertion_slots(at, old.size)), np.insert(old, at, new))
+    links = Links()
+    for a, b in ((np.array([5, 1, 9]), np.array([2, 7, 3])), (np.array([4, 8]), np.array([6, 0]))):
+        links.add(a, b, step=1)
+    assert (links.a < links.b).all()
+    assert np.all(np.diff(pair_key(links.a, links.b)) > 0)
+    assert links.contains(pair_key(np.array([2, 0, 3]), np.array([5, 8, 4]))).tolist() == [True, True, False]
