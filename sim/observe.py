@@ -145,7 +145,7 @@ def indicators(model, n_entries: int, n_exits: int, exiting_flows: dict[str, np.
     t = model.steps
     exporter = exporters(f.served)
     employment = float(f.employees.sum())
-    by_market = f.sales.sum(axis=0)
+    by_market = np.einsum("ij->j", f.sales)  # sales.sum(axis=0), the same additions in the same order, faster
     profits = float(f.profit.sum())
     if exiting_flows is not None:
         by_market = by_market + exiting_flows["by_market"]
