@@ -33,17 +33,22 @@ def knowhow_value(model, quality_gain: float, quarters: int) -> np.ndarray:
     return gain * margin * f.revenue * p.entry_horizon
 
 
-def random_peer(niche: np.ndarray, rng: np.random.Generator, order: np.ndarray | None = None) -> np.ndarray:
+def random_peer(niche: np.ndarray, rng: np.random.Generator, order: np.ndarray | None = None, rows: np.ndarray | None = None) -> np.ndarray:
     """For each firm, the row of a uniformly drawn firm of the same niche (O(n log n)).
 
-    ``order``: the rows in stable order of niche, if already known.
+    ``order``: the rows in stable order of niche, if already known. ``rows``:
+    only these firms' peers are returned (the draws are made for all firms
+    all the same, so the stream and the picks do not depend on ``rows``).
     """
     niche = niche.astype(np.intp)
     if order is None:
         order = np.argsort(niche.astype(np.int16), kind="stable")  # radix sort on small integers
     counts = np.bincount(niche, minlength=int(niche.max(initial=0)) + 1)
     starts = np.cumsum(counts) - counts
-    offset = np.floor(rng.random(niche.size) * counts[niche]).astype(np.intp)
+    u = rng.random(niche.size)
+    if rows is not None:
+        niche, u = niche[rows], u[rows]
+    offset = np.floor(u * counts[niche]).astype(np.intp)
     return order[starts[niche] + offset]
 
 
@@ -83,10 +88,11 @@ def innovate(model) -> np.ndarray:
         successes[success] += 1
 
     imitate = np.nonzero(rng.random(n) < 1.0 - np.exp(-p.imitation_efficiency * absorptive * rd_im))[0]
-    peer = random_peer(f.niche, imitation, f.cached("networks_group_niche", lambda: networks.group_rows(f.niche.astype(np.intp)))[0])
-    use_partner = np.nonzero(has_partner & (imitation.random(n) < p.partner_imitation_share))[0]
-    peer[use_partner] = networks.partner_draw(groups, u_partner, use_partner)  # partners share know-how first
+    peer = random_peer(f.niche, imitation, f.cached("networks_group_niche", lambda: networks.group_rows(f.niche.astype(np.intp)))[0], imitate)
+    # partners share know-how first
+    by_partner = has_partner[imitate] & (imitation.random(n)[imitate] < p.partner_imitation_share)
+    peer[by_partner] = networks.partner_draw(groups, u_partner, imitate[by_partner])
     for field in ("productivity", "quality"):
         values = getattr(f, field)
-        values[imitate] += p.imitation_catchup * np.maximum(values[peer[imitate]] - values[imitate], 0.0)
+        values[imitate] += p.imitation_catchup * np.maximum(values[peer] - values[imitate], 0.0)
     return successes
