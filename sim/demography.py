@@ -152,7 +152,7 @@ def exit_firms(model) -> np.ndarray:
 def local_margins(model) -> tuple[np.ndarray, np.ndarray]:
     """Firms and mean profit margin in every (province, niche) bucket."""
     f = model.firms
-    bucket = f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp)
+    bucket = f.cached("bucket_keys", lambda: f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp))
     size = N_PROVINCES * N_NICHES
     count = np.bincount(bucket, minlength=size)
     margin = np.clip(f.profit / np.maximum(f.revenue, 1e-9), -1.0, 1.0)

@@ -40,11 +40,15 @@ UNIVERSITY_PROFILE = np.array(
 )
 
 
+_OTHER = np.where(np.eye(N_NICHES, dtype=bool), 0.0, NICHE_OVERLAP)
+#: row k: cumulative probabilities of moving from niche k to each other niche, proportional to their overlap
+_RELATED_CUMULATIVE = np.cumsum(_OTHER / _OTHER.sum(axis=1, keepdims=True), axis=1)
+
+
 def related_niches(niche: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Another niche for each entry of ``niche``, drawn with probability proportional to its know-how overlap (world.NICHE_OVERLAP)."""
-    other = np.where(np.eye(N_NICHES, dtype=bool), 0.0, NICHE_OVERLAP)[np.asarray(niche, dtype=np.intp)]
-    cum = np.cumsum(other / other.sum(axis=1, keepdims=True), axis=1)
-    return np.minimum((rng.random(other.shape[0])[:, None] > cum).sum(axis=1), N_NICHES - 1)
+    cum = _RELATED_CUMULATIVE[np.asarray(niche, dtype=np.intp)]
+    return np.minimum((rng.random(cum.shape[0])[:, None] > cum).sum(axis=1), N_NICHES - 1)
 
 
 def initial_stock(model, niche: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -175,7 +179,7 @@ def learn(model, successes: np.ndarray) -> None:
 def spill(model) -> None:
     """Local spillovers: know-how and quality move toward their province-and-niche means where those are higher."""
     f, p = model.firms, model.params
-    bucket = f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp)
+    bucket = f.cached("bucket_keys", lambda: f.province.astype(np.intp) * N_NICHES + f.niche.astype(np.intp))
     size = N_PROVINCES * N_NICHES
     count = np.maximum(np.bincount(bucket, minlength=size), 1)
     absorptive = absorptive_capacity(model)

@@ -9,6 +9,7 @@ province, then neighbouring provinces, then the rest of the region.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import networkx as nx
@@ -48,8 +49,9 @@ _ORIGIN = CAPITALS["bologna"]
 _KM_PER_DEGREE = 111.2
 
 
+@functools.cache
 def capital_km() -> np.ndarray:
-    """Capitals as (east, north) km from Bologna, shape (provinces, 2)."""
+    """Capitals as (east, north) km from Bologna, shape (provinces, 2) (computed once: do not modify)."""
     lat0, lon0 = _ORIGIN
     east = [(CAPITALS[p][1] - lon0) * _KM_PER_DEGREE * math.cos(math.radians(lat0)) for p in PROVINCES]
     north = [(CAPITALS[p][0] - lat0) * _KM_PER_DEGREE for p in PROVINCES]
