@@ -20,8 +20,8 @@ import numpy as np
 from sim import knowhow, networks
 
 
-def knowhow_value(model, quality_gain: float, quarters: int) -> np.ndarray:
-    """What each firm expects a know-how programme to be worth (EUR thousand).
+def knowhow_value(model, quality_gain: float, quarters: int, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
+    """What each firm (of ``rows``) expects a know-how programme to be worth (EUR thousand).
 
     A log-quality gain g raises a firm's home sales by about bq g / (1 - alpha)
     in logs (sim/competition.py); the firm values that extra margin over the
@@ -29,8 +29,9 @@ def knowhow_value(model, quality_gain: float, quarters: int) -> np.ndarray:
     """
     f, p = model.firms, model.params
     gain = p.markets["italy"].quality_weight * quality_gain * quarters / (1.0 - p.reach_elasticity)
-    margin = f.markup / (1.0 + f.markup)
-    return gain * margin * f.revenue * p.entry_horizon
+    markup = f.markup[rows]
+    margin = markup / (1.0 + markup)
+    return gain * margin * f.revenue[rows] * p.entry_horizon
 
 
 def random_peer(niche: np.ndarray, rng: np.random.Generator, order: np.ndarray | None = None, rows: np.ndarray | None = None) -> np.ndarray:

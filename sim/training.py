@@ -22,7 +22,7 @@ def train(model) -> None:
     rng = model.streams["training"]
     candidates = np.nonzero((f.training_until < step) & (rng.random(f.n) < p.training_attention))[0]
     cost = p.training_cost_per_worker * f.employees[candidates]
-    value = knowhow_value(model, p.training_quality_gain, p.training_quarters)[candidates]
+    value = knowhow_value(model, p.training_quality_gain, p.training_quarters, candidates)
     offer, source = policy.best_offers(model, "training", candidates, lambda spec: spec.subsidy_share * cost)
     wants = (value > cost - offer) & (finance.spendable(model, candidates) >= cost - offer)
     candidates, cost, value, offer, source = candidates[wants], cost[wants], value[wants], offer[wants], source[wants]

@@ -64,7 +64,7 @@ def collaborate(model) -> None:
     considering = (f.collab_until < step) & (rng.random(f.n) < p.collaboration_attention)
     candidates = np.nonzero(considering)[0]
     fee = p.collaboration_fee
-    value = knowhow_value(model, p.collaboration_quality_gain, p.collaboration_quarters)[candidates]
+    value = knowhow_value(model, p.collaboration_quality_gain, p.collaboration_quarters, candidates)
     offer, source = policy.best_offers(model, "university_vouchers", candidates, lambda spec: np.full(candidates.size, spec.voucher_share * fee))
     wants = (value > fee - offer) & (finance.spendable(model, candidates) >= fee - offer)
     candidates, value, offer, source = candidates[wants], value[wants], offer[wants], source[wants]
