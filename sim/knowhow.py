@@ -186,8 +186,9 @@ def spill(model) -> None:
     log_q = np.log(f.quality)
     local = np.bincount(bucket, weights=log_q, minlength=size) / count
     f.quality[:] *= np.exp(p.spillover_rate * absorptive * np.maximum(local[bucket] - log_q, 0.0))
-    k = f.know_how
     rate = p.know_how_spillover * absorptive
-    for d in range(N_DOMAINS):
-        local_k = np.bincount(bucket, weights=k[:, d], minlength=size) / count
-        k[:, d] += rate * np.maximum(local_k[bucket] - k[:, d], 0.0)
+    columns = np.ascontiguousarray(f.know_how.T)  # one domain per contiguous row
+    for k in columns:
+        local_k = np.bincount(bucket, weights=k, minlength=size) / count
+        k += rate * np.maximum(local_k[bucket] - k, 0.0)
+    f.know_how[:] = columns.T
