@@ -167,13 +167,14 @@ def learn(model, successes: np.ndarray) -> None:
         np.maximum(gap, 0.0, out=gains[: ra.size])
         np.maximum(-gap, 0.0, out=gains[ra.size :])
         gained[d] = np.bincount(ends, weights=gains, minlength=f.n)
-    k *= 1.0 - p.know_how_depreciation
+    columns *= 1.0 - p.know_how_depreciation
     along_niche = p.learning_by_doing + p.rd_know_how_gain * successes + p.training_know_how_gain * (f.training_until >= step)
     for d in range(N_DOMAINS):
-        k[:, d] += p.partner_learning * gained[d]
-        k[:, d] += along_niche * profile[d]
+        columns[d] += p.partner_learning * gained[d]
+        columns[d] += along_niche * profile[d]
     at_university = np.nonzero((f.collab_until >= step) & (f.university >= 0))[0]
-    k[at_university] += p.university_know_how_gain * UNIVERSITY_PROFILE[f.university[at_university]]
+    columns[:, at_university] += (p.university_know_how_gain * UNIVERSITY_PROFILE[f.university[at_university]]).T
+    k[:] = columns.T
 
 
 def spill(model) -> None:
