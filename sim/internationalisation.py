@@ -145,7 +145,7 @@ def review_markets(model) -> None:
     revenue = expected_entry_revenue(model, np.exp(model.log_attract[reviewing]), model.denominator, reviewing)
     closed = f.served[reviewing] | left[reviewing]  # no re-entry in the quarter of exit
     closed[:, DOMESTIC] = True
-    contacts = networks.contacts_present(model, reviewing)
+    contacts = _contacts_of_reviewers(model, reviewing, revenue, shock, closed)
     noise = np.exp(p.entry_noise * np.where(contacts, 1.0 - p.network_noise_cut, 1.0) * shock)
     costs = entry_costs(model, reviewing, contacts)
     value = entry_values(model, revenue * noise, reviewing, costs)
@@ -175,6 +175,31 @@ def review_markets(model) -> None:
     has_entered[entered] = True
     alone = ~has_entered[reviewing]
     form_consortia(model, reviewing[alone], value[alone], revenue[alone])
+
+
+def _contacts_of_reviewers(model, reviewing: np.ndarray, revenue: np.ndarray, shock: np.ndarray, closed: np.ndarray) -> np.ndarray:
+    """networks.contacts_present for the reviewing firms, looked up only where the answer can matter.
+
+    Without entry co-funding or consortia to join (network contracts are
+    signed only in first quarters), a firm whose entry value would not be
+    positive in any market even with a contact there (the smaller error
+    where it raises its estimate, the discounted cost) enters nowhere and
+    its contacts change nothing: they are left False. The result of the
+    step is the same as looking them all up.
+    """
+    p = model.params
+    if (model.steps - 1) % 4 == 0 or policy.active(model, "eu_internationalisation") or policy.active(model, "export_consortia"):
+        return networks.contacts_present(model, reviewing)
+    sd = p.entry_noise
+    hopeful = np.exp(np.maximum(sd * shock, sd * (1.0 - p.network_noise_cut) * shock))
+    cheapest = entry_costs(model)[None, :] * (1.0 - p.network_entry_discount)
+    hope = entry_values(model, revenue * hopeful, reviewing, cheapest)
+    hope[closed] = -np.inf
+    maybe = np.nonzero((hope > 0).any(axis=1))[0]
+    contacts = np.zeros(hope.shape, dtype=bool)
+    if maybe.size:
+        contacts[maybe] = networks.contacts_present(model, reviewing[maybe])
+    return contacts
 
 
 def initial_share(model, rows: np.ndarray, markets: np.ndarray, revenue: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim import DistrictModel, demography, internationalisation, networks, supply
@@ -246,3 +247,27 @@ def test_a_niche_shock_travels_up_the_supply_chain_and_moves_firms_out_of_the_ni
     assert sum(b2b_shocked[i] for i in both) < 0.92 * sum(b2b_base[i] for i in both)
     switches = [model.observer.model_frame(model).niche_switches.iloc[20:].sum() for model in (base, shocked)]
     assert switches[1] > switches[0] + 3  # and, within a year, some firms leave the niche
+
+
+def test_looking_up_contacts_only_where_they_can_matter_changes_nothing(monkeypatch):
+    """review_markets skips the contacts of reviewers that cannot enter anywhere; a full lookup gives the same run."""
+    asked = []
+    lookup = networks.contacts_present
+
+    def counted(model, rows):
+        asked.append(len(rows))
+        return lookup(model, rows)
+
+    def run() -> tuple[pd.DataFrame, int]:
+        asked.clear()
+        model = DistrictModel(n_firms=600, rng=8)
+        for _ in range(14):
+            model.step()
+        return model.observer.model_frame(model), sum(asked)
+
+    monkeypatch.setattr(networks, "contacts_present", counted)
+    shortcut, looked_up = run()
+    monkeypatch.setattr(internationalisation, "_contacts_of_reviewers", lambda model, reviewing, *_: counted(model, reviewing))
+    full, all_reviewers = run()
+    assert full.equals(shortcut)
+    assert looked_up < 0.6 * all_reviewers  # the shortcut did skip most lookups
