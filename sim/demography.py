@@ -210,9 +210,9 @@ def enter_firms(model) -> int:
         premium = residual[par] - log_appeal[parent_niche]
         noise = p.entrant_appeal_sd * spin_rng.standard_normal(par.size)
         quality[spin] = np.exp(log_appeal[niche[spin]] + appeal_index(model, employees[spin], price[spin]) + p.spinoff_inheritance * premium + noise)
-        location[spin] = space.locate(model, province[spin], spin_rng, near=f.location[par])
+        location[spin] = space.locate(model, province[spin], spin_rng, near=f.location.take(par, axis=0))
         inherit = p.spinoff_inheritance
-        know_how[spin] = inherit * f.know_how[par] + (1.0 - inherit) * know_how[spin]
+        know_how[spin] = inherit * f.know_how.take(par, axis=0) + (1.0 - inherit) * know_how[spin]
     model.spinoff_entries = int(spin.sum())
     parent_id = np.where(spin, f.firm_id[np.maximum(parent, 0)], -1)
     units = employees * productivity * p.utilisation_target

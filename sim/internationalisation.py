@@ -21,7 +21,7 @@ import numpy as np
 
 from sim import finance, networks, policy
 from sim.competition import attractiveness, niche_rows, target_shares, update_rival_share
-from sim.state import exporters, row_sums
+from sim.state import exporters, row_sums, take_rows
 from sim.world import DOMESTIC, MARKETS, N_NICHES
 
 
@@ -62,7 +62,7 @@ def expected_entry_revenue(model, mine: np.ndarray, denominator: np.ndarray, row
     """
     f, p, mk = model.firms, model.params, model.markets
     niche = niche_rows(f)[rows]
-    share = mine / (np.take(denominator.T, niche, axis=0) + np.where(f.served[rows], 0.0, mine))
+    share = mine / (np.take(denominator.T, niche, axis=0) + np.where(take_rows(f.served, rows), 0.0, mine))
     tau = p.market_array("trade_cost")
     return share * np.take(mk.expenditure.T, niche, axis=0) / ((1.0 + tau)[None, :] * mk.price_factor[None, :])
 
@@ -115,7 +115,7 @@ def review_markets(model) -> None:
     # Only exporters' foreign cells matter here: work on them alone.
     presence = p.market_array("presence_cost")
     exporting = np.flatnonzero(exporters(f.served))
-    foreign = f.served[exporting]
+    foreign = f.served.take(exporting, axis=0)
     foreign[:, DOMESTIC] = False
     paid = np.zeros(f.n)
     paid[exporting] = row_sums(foreign * presence[None, :])
@@ -142,8 +142,8 @@ def review_markets(model) -> None:
     # Contacts already in a market make entering it cheaper and its prospects clearer.
     reviewing = np.nonzero(rng.random(f.n) < p.entry_attention)[0]
     shock = rng.standard_normal((reviewing.size, f.served.shape[1]))
-    revenue = expected_entry_revenue(model, np.exp(model.log_attract[reviewing]), model.denominator, reviewing)
-    closed = f.served[reviewing] | left[reviewing]  # no re-entry in the quarter of exit
+    revenue = expected_entry_revenue(model, np.exp(model.log_attract.take(reviewing, axis=0)), model.denominator, reviewing)
+    closed = f.served.take(reviewing, axis=0) | left.take(reviewing, axis=0)  # no re-entry in the quarter of exit
     closed[:, DOMESTIC] = True
     contacts = _contacts_of_reviewers(model, reviewing, revenue, shock, closed)
     noise = np.exp(p.entry_noise * np.where(contacts, 1.0 - p.network_noise_cut, 1.0) * shock)
@@ -174,7 +174,7 @@ def review_markets(model) -> None:
     has_entered = np.zeros(f.n, dtype=bool)
     has_entered[entered] = True
     alone = ~has_entered[reviewing]
-    form_consortia(model, reviewing[alone], value[alone], revenue[alone])
+    form_consortia(model, reviewing[alone], value.compress(alone, axis=0), revenue.compress(alone, axis=0))
 
 
 def _contacts_of_reviewers(model, reviewing: np.ndarray, revenue: np.ndarray, shock: np.ndarray, closed: np.ndarray) -> np.ndarray:
@@ -198,7 +198,7 @@ def _contacts_of_reviewers(model, reviewing: np.ndarray, revenue: np.ndarray, sh
     maybe = np.nonzero((hope > 0).any(axis=1))[0]
     contacts = np.zeros(hope.shape, dtype=bool)
     if maybe.size:
-        contacts[maybe] = networks.contacts_present(model, reviewing[maybe])
+        contacts[maybe] = networks.contacts_present(model, reviewing.take(maybe))
     return contacts
 
 
@@ -259,8 +259,8 @@ def form_consortia(model, rows: np.ndarray, value: np.ndarray, revenue: np.ndarr
         if rows.size == 0:
             return
         if model.consortia_formed:  # one consortium a quarter
-            free = ~np.any(f.consortium[rows] & (f.market_entered[rows] == model.steps), axis=1)
-            rows, value, revenue = rows[free], value[free], revenue[free]
+            free = ~np.any(f.consortium.take(rows, axis=0) & (f.market_entered.take(rows, axis=0) == model.steps), axis=1)
+            rows, value, revenue = rows[free], value.compress(free, axis=0), revenue.compress(free, axis=0)
         _group_up(model, instrument, rows, value, revenue)
 
 
@@ -276,9 +276,9 @@ def _group_up(model, instrument, rows: np.ndarray, value: np.ndarray, revenue: n
         # Without a subsidy only small firms that would gain as members, and
         # know another such firm, can form a contract: drop the others first.
         able = (f.employees[rows] < p.consortium_max_employees) & ((value[:, 1:] + lift[None, 1:]).max(axis=1) > 0)
-        rows, value, revenue = rows[able], value[able], revenue[able]
+        rows, value, revenue = rows[able], value.compress(able, axis=0), revenue.compress(able, axis=0)
         known = _knows_another(model, rows)
-        rows, value, revenue = rows[known], value[known], revenue[known]
+        rows, value, revenue = rows[known], value.compress(known, axis=0), revenue.compress(known, axis=0)
         if rows.size < p.consortium_size:
             return
     member_value = value + lift[None, :]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.state import take_rows
 from sim.world import N_DOMAINS, N_NICHES, N_PROVINCES, NICHE_OVERLAP, NICHE_PROFILE
 
 #: Fields of each university and technology centre (rows follow
@@ -72,7 +73,7 @@ def niche_profiles(firms) -> np.ndarray:
 
 def _columns(firms, rows) -> tuple[np.ndarray, np.ndarray]:
     """Know-how and niche profiles of firms ``rows`` as contiguous (domains, rows) arrays (fast column arithmetic)."""
-    return np.ascontiguousarray(firms.know_how[rows].T), niche_profiles(firms)[:, rows]
+    return np.ascontiguousarray(take_rows(firms.know_how, rows).T), niche_profiles(firms)[:, rows]
 
 
 def relevant(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:

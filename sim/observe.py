@@ -18,7 +18,7 @@ import pandas as pd
 from sim import internationalisation, knowhow, networks, specialisation, supply
 from sim.finance import net_worth
 from sim.policy import INSTRUMENT_TYPES
-from sim.state import exporters, row_sums
+from sim.state import exporters, row_sums, take_rows
 from sim.world import FOREIGN_MARKETS, MARKETS, N_MARKETS, N_NICHES, N_PROVINCES, NICHES, PROVINCES
 
 GUARANTEE = INSTRUMENT_TYPES.index("credit_guarantee")
@@ -258,41 +258,42 @@ class Observer:
         f = model.firms
         if not isinstance(mask, slice):
             mask = np.flatnonzero(mask) if np.asarray(mask).dtype == np.bool_ else np.asarray(mask)  # a few rows: take them by index
-        served = f.served[mask]
+        served, sales, support, location = (take_rows(values, mask) for values in (f.served, f.sales, f.support, f.location))
         n = int(served.shape[0])
-        sales = f.sales[mask]
-        support = f.support[mask]
-        location = f.location[mask]
+
+        def copy(values: np.ndarray) -> np.ndarray:
+            return values[mask].copy() if isinstance(mask, slice) else values.take(mask)
+
         n_suppliers, n_clients = supply.counts(model)
         know_how, fit = knowhow.fit(model, mask)
         return {
             "step": np.full(n, model.steps, dtype=np.int32),
-            "firm_id": f.firm_id[mask].copy(),
-            "province": f.province[mask].copy(),
-            "niche": f.niche[mask].copy(),
+            "firm_id": copy(f.firm_id),
+            "province": copy(f.province),
+            "niche": copy(f.niche),
             "age": (model.steps - f.entered_step[mask]).astype(np.int32),
-            "employees": f.employees[mask].copy(),
-            "sales": f.revenue[mask].copy(),
+            "employees": copy(f.employees),
+            "sales": copy(f.revenue),
             "export_sales": row_sums(sales[:, 1:]),
             "n_markets": served.sum(axis=1).astype(np.int8),
             "markets": market_codes(served),
-            "productivity": f.productivity[mask].copy(),
-            "quality": f.quality[mask].copy(),
-            "price": f.price[mask].copy(),
-            "markup": f.markup[mask].copy(),
-            "profit": f.profit[mask].copy(),
-            "cash": f.cash[mask].copy(),
-            "debt": f.debt[mask].copy(),
+            "productivity": copy(f.productivity),
+            "quality": copy(f.quality),
+            "price": copy(f.price),
+            "markup": copy(f.markup),
+            "profit": copy(f.profit),
+            "cash": copy(f.cash),
+            "debt": copy(f.debt),
             "net_worth": net_worth(model, mask),
-            "entered_step": f.entered_step[mask].copy(),
-            "parent_id": f.parent_id[mask].copy(),
+            "entered_step": copy(f.entered_step),
+            "parent_id": copy(f.parent_id),
             "n_partners": networks.degree(model)[mask].astype(np.int32),
             "n_suppliers": n_suppliers[mask].astype(np.int32),
             "n_clients": n_clients[mask].astype(np.int32),
-            "b2b_sales": f.b2b_sales[mask].copy(),
+            "b2b_sales": copy(f.b2b_sales),
             "know_how": know_how,
             "specialisation": fit,
-            "niche_entered": f.niche_entered[mask].copy(),
+            "niche_entered": copy(f.niche_entered),
             "x_km": location[:, 0].copy(),
             "y_km": location[:, 1].copy(),
             "university_link": f.collab_until[mask] >= model.steps,

@@ -159,10 +159,15 @@ class FirmTable:
         movers = np.nonzero(~mask[m:])[0] + m  # living rows beyond the new end
         for name in FIELDS:
             arr = self._data[name]
-            arr[holes] = arr[movers]
+            arr[holes] = arr.take(movers, axis=0)
         self.n = m
         self._forget_views()
         self.row_of[self.firm_id[holes]] = holes
+
+
+def take_rows(values: np.ndarray, rows: slice | np.ndarray) -> np.ndarray:
+    """``values[rows]`` for an array of row indices or a slice: ``take`` gathers whole rows of a 2-d array several times faster than fancy indexing."""
+    return values[rows] if isinstance(rows, slice) else values.take(rows, axis=0)
 
 
 def row_sums(values: np.ndarray) -> np.ndarray:
