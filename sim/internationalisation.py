@@ -127,16 +127,18 @@ def review_markets(model) -> None:
     model.quarter_costs["presence"] = paid
     at, market = np.nonzero(foreign)
     rows = exporting[at]
-    cost = presence[market] * np.where(f.consortium[rows, market], p.consortium_entry_share, 1.0)
-    losing = f.sales[rows, market] * margin(model)[rows] - cost < 0
+    cells = rows * f.served.shape[1] + market  # flat (firm, market) cells: take and put index them fastest
+    cost = presence[market] * np.where(f.consortium.take(cells), p.consortium_entry_share, 1.0)
+    markup = f.markup.take(rows)
+    losing = f.sales.take(cells) * (markup / (1.0 + markup)) - cost < 0
     lq = f.loss_quarters
-    streak = lq[rows, market] + 1  # consecutive loss-making quarters, counting this one
+    streak = lq.take(cells) + 1  # consecutive loss-making quarters, counting this one
     lq[:] = 0
-    lq[rows[losing], market[losing]] = streak[losing]
+    np.put(lq, cells[losing], streak[losing])
     gone = losing & (streak >= p.market_exit_patience)
     leave(model, (rows[gone], market[gone]), update=False)  # _enter below updates the rivals' share
     left = np.zeros(f.served.shape, dtype=bool)
-    left[rows[gone], market[gone]] = True
+    np.put(left, cells[gone], True)
 
     # Entry is judged on the market conditions seen at this quarter's clearing.
     # Contacts already in a market make entering it cheaper and its prospects clearer.
