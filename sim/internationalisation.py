@@ -21,7 +21,7 @@ import numpy as np
 
 from sim import finance, networks, policy
 from sim.competition import attractiveness, niche_rows, target_shares, update_rival_share
-from sim.state import exporters, row_sums, take_rows
+from sim.state import any_in_row, exporters, row_sums, take_rows
 from sim.world import DOMESTIC, MARKETS, N_NICHES
 
 
@@ -197,7 +197,7 @@ def _contacts_of_reviewers(model, reviewing: np.ndarray, revenue: np.ndarray, sh
     cheapest = entry_costs(model)[None, :] * (1.0 - p.network_entry_discount)
     hope = entry_values(model, revenue * hopeful, reviewing, cheapest)
     hope[closed] = -np.inf
-    maybe = np.nonzero((hope > 0).any(axis=1))[0]
+    maybe = np.nonzero(any_in_row(hope > 0))[0]
     contacts = np.zeros(hope.shape, dtype=bool)
     if maybe.size:
         contacts[maybe] = networks.contacts_present(model, reviewing.take(maybe))

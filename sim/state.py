@@ -194,6 +194,13 @@ def row_sums(values: np.ndarray) -> np.ndarray:
     return values.sum(axis=1)
 
 
+def any_in_row(flags: np.ndarray) -> np.ndarray:
+    """``flags.any(axis=1)`` for a 2-d boolean array; rows of eight flags are read as one integer (several times faster)."""
+    if flags.shape[1] == 8 and flags.flags.c_contiguous and flags.dtype == np.bool_:
+        return flags.view(np.uint64)[:, 0] != 0
+    return flags.any(axis=1)
+
+
 def exporters(served: np.ndarray) -> np.ndarray:
     """Which firms serve at least one foreign market."""
     if served.shape[1] == 8 and served.flags.c_contiguous and served.dtype == np.bool_:
