@@ -68,12 +68,13 @@ _PROFILE_NORM = (NICHE_PROFILE**2).sum(axis=1)
 
 def niche_profiles(firms) -> np.ndarray:
     """Each living firm's niche profile, shape (domains, firms) (cached until firms enter, exit or move)."""
-    return firms.cached("niche_profile", lambda: _PROFILE_COLUMNS[:, firms.niche.astype(np.intp)])
+    return firms.cached("niche_profile", lambda: _PROFILE_COLUMNS.take(firms.niche.astype(np.intp), axis=1))
 
 
 def _columns(firms, rows) -> tuple[np.ndarray, np.ndarray]:
     """Know-how and niche profiles of firms ``rows`` as contiguous (domains, rows) arrays (fast column arithmetic)."""
-    return np.ascontiguousarray(take_rows(firms.know_how, rows).T), niche_profiles(firms)[:, rows]
+    profile = niche_profiles(firms)
+    return np.ascontiguousarray(take_rows(firms.know_how, rows).T), profile[:, rows] if isinstance(rows, slice) else profile.take(rows, axis=1)
 
 
 def relevant(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
@@ -127,9 +128,9 @@ def mix_distance(model, a: np.ndarray, b: np.ndarray, mix: np.ndarray | None = N
     ``mix``: the result of ``mixes(model)``, if already computed this quarter.
     """
     mix = mixes(model) if mix is None else mix
-    gap = np.abs(mix[0, a] - mix[0, b])
+    gap = np.abs(mix[0].take(a) - mix[0].take(b))
     for d in range(1, N_DOMAINS):
-        gap += np.abs(mix[d, a] - mix[d, b])
+        gap += np.abs(mix[d].take(a) - mix[d].take(b))
     return 0.5 * gap
 
 
