@@ -63,6 +63,14 @@ FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
 }
 
 
+#: Fields of one dtype and trailing shape live in one block, a row of the
+#: block per field: moving firms' rows (``FirmTable.remove``) is then one
+#: operation per block rather than per field.
+_BLOCKS: dict[tuple[np.dtype, tuple[int, ...]], list[str]] = {}
+for _name, (_dtype, _shape) in FIELDS.items():
+    _BLOCKS.setdefault((np.dtype(_dtype), _shape), []).append(_name)
+
+
 @dataclass
 class FirmTable:
     """Struct-of-arrays store for living firms, grown by appending rows."""
@@ -71,7 +79,8 @@ class FirmTable:
 
     def __post_init__(self) -> None:
         self._capacity = 0
-        self._data: dict[str, np.ndarray] = {}
+        self._blocks: dict[tuple, np.ndarray] = {}
+        self._data: dict[str, np.ndarray] = {}  # each field's row of its block (full capacity)
         self.row_of = np.full(1, -1, dtype=np.int64)
         # Incremented whenever rows are added or removed: arrays derived only
         # from which firm sits in which row (and fixed fields such as niche) are
@@ -116,12 +125,28 @@ class FirmTable:
         if capacity <= self._capacity:
             return
         capacity = max(capacity, 2 * self._capacity)
-        for name, (dtype, shape) in FIELDS.items():
-            new = np.zeros((capacity, *shape), dtype=dtype)
-            if name in self._data:
-                new[: self.n] = self._data[name][: self.n]
-            self._data[name] = new
+        for key, names in _BLOCKS.items():
+            dtype, shape = key
+            new = np.zeros((len(names), capacity, *shape), dtype=dtype)
+            if key in self._blocks:
+                new[:, : self.n] = self._blocks[key][:, : self.n]
+            self._blocks[key] = new
         self._capacity = capacity
+        self._bind()
+
+    def _bind(self) -> None:
+        """Point each field at its row of its block (after the blocks were reallocated or unpickled)."""
+        self._forget_views()
+        self._data = {name: self._blocks[key][j] for key, names in _BLOCKS.items() for j, name in enumerate(names)}
+
+    def __getstate__(self) -> dict:
+        # Views share the blocks' memory only within a process: pickle the blocks, rebind on load.
+        return {key: value for key, value in self.__dict__.items() if key != "_data" and key not in FIELDS}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._data = {}
+        self._bind()
 
     def append(self, count: int, **values: np.ndarray) -> slice:
         """Add ``count`` rows; unspecified fields are zero. Returns the new rows."""
@@ -151,18 +176,17 @@ class FirmTable:
         """
         if not mask.any():
             return
-        self._forget_views()
         self.version += 1
-        self.row_of[self.firm_id[mask]] = -1
+        firm_id = self._data["firm_id"]
+        self.row_of[firm_id[: self.n][mask]] = -1
         m = self.n - int(mask.sum())
         holes = np.nonzero(mask[:m])[0]  # removed rows that living rows must fill
         movers = np.nonzero(~mask[m:])[0] + m  # living rows beyond the new end
-        for name in FIELDS:
-            arr = self._data[name]
-            arr[holes] = arr.take(movers, axis=0)
+        for block in self._blocks.values():
+            block[:, holes] = block.take(movers, axis=1)
         self.n = m
         self._forget_views()
-        self.row_of[self.firm_id[holes]] = holes
+        self.row_of[firm_id[holes]] = holes
 
 
 def take_rows(values: np.ndarray, rows: slice | np.ndarray) -> np.ndarray:

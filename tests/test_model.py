@@ -142,3 +142,24 @@ def test_new_rows_never_inherit_state_from_removed_firms():
             assert (getattr(table, name)[1:] == 0).all(), name
     assert (table.university[1:] == -1).all() and (table.parent_id[1:] == -1).all() and (table.market_entered[1:] == -1).all()
     assert table.row_of[4] == 1 and table.row_of[2] == -1
+
+
+def test_firm_table_moves_rows_keeps_fields_apart_and_survives_pickling():
+    import pickle
+
+    from sim.state import FIELDS, FirmTable
+
+    table = FirmTable()
+    table.append(40, firm_id=np.arange(1, 41), employees=np.arange(40.0), quality=np.arange(40.0) + 100, share=np.arange(320.0).reshape(40, 8))
+    table.remove(np.isin(table.firm_id, [3, 17, 39]))  # the last rows fill the holes
+    assert table.n == 37 and sorted(table.firm_id.tolist()) == [i for i in range(1, 41) if i not in (3, 17, 39)]
+    for row, firm in enumerate(table.firm_id):
+        assert table.row_of[firm] == row
+        assert table.employees[row] == firm - 1 and table.quality[row] == firm + 99  # fields of a block stay apart
+        assert (table.share[row] == np.arange(8.0) + 8 * (firm - 1)).all()
+    copy = pickle.loads(pickle.dumps(table))
+    copy.remove(copy.firm_id == 1)
+    copy.append(10, firm_id=np.arange(41, 51), employees=np.full(10, 5.0))  # grows the blocks
+    assert copy.employees[copy.row_of[41]] == 5.0 and copy.n == 46 and copy.quality[copy.row_of[2]] == 101
+    assert table.n == 37 and table.row_of[1] >= 0  # the original is untouched
+    assert set(FIELDS) == set(copy._data)
