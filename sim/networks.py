@@ -35,38 +35,51 @@ def pair_key(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class Links:
+class SortedLinks:
+    """Links between firms kept sorted by one integer key per link (collaborations, supply links)."""
+
+    version: int = 0  # incremented whenever links are added or removed (rows_of caches against it)
+    rows_cache: tuple | None = field(default=None, repr=False, compare=False)
+    keys_cache: tuple | None = field(default=None, repr=False, compare=False)
+
+    def link_keys(self) -> np.ndarray:
+        """The key of every link, computed from its firms."""
+        raise NotImplementedError
+
+    def keys(self) -> np.ndarray:
+        """The links' keys, in order (cached until the links change)."""
+        hit = self.keys_cache
+        if hit is None or hit[0] != self.version:
+            hit = self.keys_cache = (self.version, self.link_keys())
+        return hit[1]
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        """Which keys are links already (binary search: links stay sorted)."""
+        existing = self.keys()
+        if existing.size == 0:
+            return np.zeros(keys.size, dtype=bool)
+        where = np.minimum(np.searchsorted(existing, keys), existing.size - 1)
+        return existing[where] == keys
+
+
+@dataclass
+class Links(SortedLinks):
     """Undirected collaboration links as arrays of firm ids (a < b), kept sorted by pair key."""
 
     a: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     b: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     since: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
-    version: int = 0  # incremented whenever links are added or removed (rows_of caches against it)
-    rows_cache: tuple | None = field(default=None, repr=False, compare=False)
-    keys_cache: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
         return int(self.a.size)
 
+    def link_keys(self) -> np.ndarray:
+        return pair_key(self.a, self.b)
+
     def keep(self, mask: np.ndarray) -> None:
         self.a, self.b, self.since = self.a[mask], self.b[mask], self.since[mask]
         self.version += 1
-
-    def keys(self) -> np.ndarray:
-        """The links' pair keys, in order (cached until the links change)."""
-        hit = self.keys_cache
-        if hit is None or hit[0] != self.version:
-            hit = self.keys_cache = (self.version, pair_key(self.a, self.b))
-        return hit[1]
-
-    def contains(self, keys: np.ndarray) -> np.ndarray:
-        """Which pair keys are links already (binary search: links stay sorted)."""
-        if self.n == 0:
-            return np.zeros(keys.size, dtype=bool)
-        existing = self.keys()
-        where = np.minimum(np.searchsorted(existing, keys), existing.size - 1)
-        return existing[where] == keys
 
     def add(self, a: np.ndarray, b: np.ndarray, step: int) -> None:
         """Insert new links (not already present) in key order."""

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.knowhow import related_niches
-from sim.networks import group_rows, insertion_slots, link_rows, merge, weighted_pick
+from sim.networks import SortedLinks, group_rows, insertion_slots, link_rows, merge, weighted_pick
 from sim.space import PROXIMITY
 from sim.world import N_NICHES, N_PROVINCES
 
@@ -38,39 +38,24 @@ _SHIFT = np.int64(1 << 32)
 
 
 @dataclass
-class SupplyLinks:
+class SupplyLinks(SortedLinks):
     """Directed client -> supplier links as arrays of firm ids, kept sorted by (client, supplier)."""
 
     client: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     supplier: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     since: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     fill: np.ndarray = field(default_factory=lambda: np.zeros(0))  # share of recent orders the supplier served (average, weight 1/2 on the latest)
-    version: int = 0  # incremented whenever links are added or removed (rows_of caches against it)
-    rows_cache: tuple | None = field(default=None, repr=False, compare=False)
-    keys_cache: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def n(self) -> int:
         return int(self.client.size)
 
-    def keys(self) -> np.ndarray:
-        """The links' (client, supplier) keys, in order (cached until the links change)."""
-        hit = self.keys_cache
-        if hit is None or hit[0] != self.version:
-            hit = self.keys_cache = (self.version, self.client * _SHIFT + self.supplier)
-        return hit[1]
+    def link_keys(self) -> np.ndarray:
+        return self.client * _SHIFT + self.supplier
 
     def keep(self, mask: np.ndarray) -> None:
         self.client, self.supplier, self.since, self.fill = self.client[mask], self.supplier[mask], self.since[mask], self.fill[mask]
         self.version += 1
-
-    def contains(self, keys: np.ndarray) -> np.ndarray:
-        """Which (client, supplier) keys are links already."""
-        if self.n == 0:
-            return np.zeros(keys.size, dtype=bool)
-        existing = self.keys()
-        where = np.minimum(np.searchsorted(existing, keys), existing.size - 1)
-        return existing[where] == keys
 
     def add(self, client: np.ndarray, supplier: np.ndarray, step: int) -> None:
         """Insert new links (not already present) in key order."""
