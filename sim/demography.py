@@ -35,7 +35,7 @@ def _draw_locations(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.nd
 
 def _add_firms(model, count: int, **values: np.ndarray) -> slice:
     """Create ``count`` Mesa agents in their provinces' cells, and their rows in the firm table."""
-    agents = Firm.create_agents(model, count)
+    agents = list(Firm.create_agents(model, count))  # one pass over the AgentSet's weak references, then a plain list
     space.place(model, agents, np.asarray(values["province"]))
     ids = np.fromiter((a.unique_id for a in agents), dtype=np.int64, count=count)
     model.firm_agents.update(zip(ids.tolist(), agents, strict=True))
