@@ -49,9 +49,9 @@ def discount_weights(horizon: int, rate: float, speed: float) -> tuple[float, fl
     return float(beta.sum()), float((beta * (1.0 - (1.0 - speed) ** h)).sum())
 
 
-def margin(model) -> np.ndarray:
-    """Contribution margin on sales: (price - unit variable cost) / price."""
-    mu = model.firms.markup
+def margin(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
+    """Contribution margin on sales, (price - unit variable cost) / price, of firms ``rows``."""
+    mu = model.firms.markup[rows]
     return mu / (1.0 + mu)
 
 
@@ -71,7 +71,7 @@ def entry_values(model, expected_revenue: np.ndarray, rows: np.ndarray | slice =
     """Discounted profit of entering each market minus its sunk cost (``cost``, default the base), shape (rows, markets)."""
     p = model.params
     flat, ramp = discount_weights(p.entry_horizon, p.discount_rate, p.customer_inertia_speed)
-    value = ramp * expected_revenue * margin(model)[rows, None] - flat * p.market_array("presence_cost")[None, :]
+    value = ramp * expected_revenue * margin(model, rows)[:, None] - flat * p.market_array("presence_cost")[None, :]
     return value - (entry_costs(model)[None, :] if cost is None else cost)
 
 
@@ -129,8 +129,7 @@ def review_markets(model) -> None:
     rows = exporting[at]
     cells = rows * f.served.shape[1] + market  # flat (firm, market) cells: take and put index them fastest
     cost = presence[market] * np.where(f.consortium.take(cells), p.consortium_entry_share, 1.0)
-    markup = f.markup.take(rows)
-    losing = f.sales.take(cells) * (markup / (1.0 + markup)) - cost < 0
+    losing = f.sales.take(cells) * margin(model, rows) - cost < 0
     lq = f.loss_quarters
     streak = lq.take(cells) + 1  # consecutive loss-making quarters, counting this one
     lq[:] = 0
