@@ -21,7 +21,7 @@ import numpy as np
 
 from sim import finance, networks, policy
 from sim.competition import attractiveness, niche_rows, target_shares, update_rival_share
-from sim.state import any_in_row, exporters, row_sums, take_rows
+from sim.state import any_in_row, exporters, nonzero_cells, row_sums, take_rows
 from sim.world import DOMESTIC, MARKETS, N_NICHES
 
 
@@ -125,7 +125,7 @@ def review_markets(model) -> None:
         mine = presence[None, :] * np.where(f.consortium[members], p.consortium_entry_share, 1.0)
         paid[members] = row_sums(f.served[members] * (np.arange(len(MARKETS)) != DOMESTIC)[None, :] * mine)
     model.quarter_costs["presence"] = paid
-    at, market = np.nonzero(foreign)
+    at, market = nonzero_cells(foreign)
     rows = exporting[at]
     cells = rows * f.served.shape[1] + market  # flat (firm, market) cells: take and put index them fastest
     cost = presence[market] * np.where(f.consortium.take(cells), p.consortium_entry_share, 1.0)
@@ -393,7 +393,7 @@ def share_information(model) -> None:
     members = _consortium_rows(f)
     if members.size == 0:
         return
-    rows, markets = np.nonzero(f.consortium[members])  # exactly the cells with a consortium id
+    rows, markets = nonzero_cells(f.consortium.take(members, axis=0))  # exactly the cells with a consortium id
     cells = (members[rows], markets)
     _, group = np.unique(f.consortium_group[cells], return_inverse=True)
     match = f.match[cells]

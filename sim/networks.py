@@ -26,6 +26,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from sim import knowhow
+from sim.state import nonzero_cells
 from sim.world import N_MARKETS, N_NICHES
 
 
@@ -315,7 +316,7 @@ def contacts_present(model, rows: np.ndarray) -> np.ndarray:
     other = np.concatenate([rb, ra, rs, rc])
     at = position[mine]
     asked = at >= 0  # only links of the firms asked about
-    link, market = np.nonzero(f.served.take(other[asked], axis=0))
+    link, market = nonzero_cells(f.served.take(other[asked], axis=0))
     present = np.zeros((rows.size, N_MARKETS), dtype=bool)
     present[at[asked][link], market] = True  # setting True twice is harmless: no reduction needed
     return present

@@ -218,6 +218,12 @@ def row_sums(values: np.ndarray) -> np.ndarray:
     return values.sum(axis=1)
 
 
+def nonzero_cells(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.nonzero`` of a 2-d array (row and column of every true cell, row-major), from one flat scan (several times faster)."""
+    rows, columns = np.divmod(np.flatnonzero(flags), flags.shape[1])
+    return rows, columns
+
+
 def any_in_row(flags: np.ndarray) -> np.ndarray:
     """``flags.any(axis=1)`` for a 2-d boolean array; rows of eight flags are read as one integer (several times faster)."""
     if flags.shape[1] == 8 and flags.flags.c_contiguous and flags.dtype == np.bool_:
