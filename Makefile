@@ -1,11 +1,12 @@
 # make demo: set up .venv and run the policy comparison (report under results/policy_comparison/report/).
 # make test: set up .venv with the dev extra, run ruff and pytest.
+# make golden: rewrite the golden test's reference tables (only for a change meant to move results).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo run test bench clean
+.PHONY: demo run test bench golden clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +23,9 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+golden: $(STAMP)
+	$(BIN)/python tests/test_golden.py --regenerate
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_scale.py
