@@ -1,5 +1,5 @@
 # make demo: set up .venv and run the policy comparison (report under results/policy_comparison/report/).
-# make test: set up .venv with the dev extra, run ruff and pytest.
+# make test: set up .venv with the dev extra, run ruff (lint and format check) and pytest.
 # make golden: rewrite the golden test's reference tables (only for a change meant to move results).
 PYTHON ?= python3
 VENV ?= .venv
@@ -22,6 +22,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 golden: $(STAMP)

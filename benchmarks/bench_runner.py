@@ -6,7 +6,7 @@ What it measures
    scenario (2,000 firms, 60 quarters; seeds ``seed .. seed+R-1``) are timed
    twice: directly, as ``sim.run.simulate(params, seed, steps, progress=False)``
    followed by ``model.observer.model_frame(model)``, and through
-   ``sim.runner.run_experiment`` with a ``SerialExecutor`` into a fresh
+   ``sim.experiments.runner.run_experiment`` with a ``SerialExecutor`` into a fresh
    temporary folder. The experiment is a one-point grid sweep
    (``entry_cost_scale = [1.0]``, the baseline's value) with ``replications=R``,
    so its plan is exactly the same R runs; the direct runs take their
@@ -49,7 +49,8 @@ both the local pool and Dask. The script always exits 0: it is a report, not a t
 
 Usage::
 
-    python benchmarks/bench_runner.py [--runs 8] [--parallel-runs 8] [--firms 2000] [--steps 60] [--seed 1] [--repeats 5] [--skip-dask] [--json PATH]
+    python benchmarks/bench_runner.py [--runs 8] [--parallel-runs 8] [--firms 2000] [--steps 60] [--seed 1]
+                                      [--repeats 5] [--skip-dask] [--json PATH]
 """
 
 from __future__ import annotations
@@ -68,6 +69,14 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from sim.config import Params
+from sim.experiments.definitions import parse_experiment
+from sim.experiments.designs import plan
+from sim.experiments.runner import RUN_COLUMNS, ResultStore, SerialExecutor, make_executor, run_experiment
+from sim.run import simulate
+
 OVERHEAD_TARGET_PCT = 5.0
 EFFICIENCY_TARGET = 0.80
 PARALLEL_WORKERS = 2
@@ -75,8 +84,6 @@ PARALLEL_WORKERS = 2
 
 def build_experiment(runs: int, firms: int, steps: int, seed: int) -> Any:
     """A one-point sweep of the baseline whose plan is exactly ``runs`` baseline runs (seeds seed..seed+runs-1)."""
-    from sim.experiment import parse_experiment
-
     data = {
         "kind": "sweep",
         "name": "bench_runner",
@@ -94,9 +101,6 @@ def build_experiment(runs: int, firms: int, steps: int, seed: int) -> Any:
 
 def time_direct(specs: list[Any]) -> tuple[float, list[Any]]:
     """Seconds for simulate + model_frame over every spec, and the frames."""
-    from sim.params import Params
-    from sim.run import simulate
-
     frames = []
     start = time.perf_counter()
     for spec in specs:
@@ -107,8 +111,6 @@ def time_direct(specs: list[Any]) -> tuple[float, list[Any]]:
 
 def time_runner(experiment: Any, executor: Any) -> tuple[float, Path, tempfile.TemporaryDirectory]:
     """Seconds for run_experiment into a fresh temporary folder (returned, still alive, for checks)."""
-    from sim.runner import run_experiment
-
     tmp = tempfile.TemporaryDirectory(prefix="bench_runner-")
     out = Path(tmp.name) / "exp"
     start = time.perf_counter()
@@ -121,10 +123,6 @@ def time_runner(experiment: Any, executor: Any) -> tuple[float, Path, tempfile.T
 
 def same_results(specs: list[Any], frames: list[Any], out: Path) -> bool:
     """Do the runner's Parquet files hold the same model series as the direct runs?"""
-    import pandas as pd
-
-    from sim.runner import RUN_COLUMNS, ResultStore
-
     store = ResultStore(out)
     for spec, frame in zip(specs, frames, strict=True):
         saved = pd.read_parquet(store.runs / f"{spec.run_id}.parquet").drop(columns=list(RUN_COLUMNS))
@@ -137,10 +135,6 @@ def same_results(specs: list[Any], frames: list[Any], out: Path) -> bool:
 
 def overhead_parts(experiment: Any, specs: list[Any], frames: list[Any]) -> dict[str, float]:
     """Seconds of each piece of runner work that the direct runs do not do, timed on its own."""
-    from sim.experiment import plan
-    from sim.params import Params
-    from sim.runner import RUN_COLUMNS, ResultStore
-
     parts: dict[str, float] = {}
     start = time.perf_counter()
     plan(experiment)
@@ -172,16 +166,15 @@ def overhead_parts(experiment: Any, specs: list[Any], frames: list[Any]) -> dict
 
 def measure_overhead(runs: int, firms: int, steps: int, seed: int, repeats: int) -> dict[str, Any]:
     """Direct and runner arms, ``repeats`` times each, alternating which goes first; best of each."""
-    from sim.experiment import plan
-    from sim.runner import SerialExecutor
-
     experiment = build_experiment(runs, firms, steps, seed)
     specs = plan(experiment)
     time_direct(specs[:1])  # warm-up: imports, first-call caches
     direct_all, runner_all, identical = [], [], True
     frames: list[Any] = []
     for repeat in range(repeats):
-        for arm in ("direct", "runner") if repeat % 2 == 0 else ("runner", "direct"):  # so drifts of the machine hit both arms
+        for arm in (
+            ("direct", "runner") if repeat % 2 == 0 else ("runner", "direct")
+        ):  # so drifts of the machine hit both arms
             gc.collect()
             if arm == "direct":
                 seconds, frames = time_direct(specs)
@@ -203,7 +196,9 @@ def measure_overhead(runs: int, firms: int, steps: int, seed: int, repeats: int)
         "runner_per_run_s": runner / runs,
         "overhead_per_run_s": (runner - direct) / runs,
         "overhead_pct": 100 * (runner - direct) / direct,
-        "overhead_median_pct": 100 * (statistics.median(runner_all) - statistics.median(direct_all)) / statistics.median(direct_all),
+        "overhead_median_pct": 100
+        * (statistics.median(runner_all) - statistics.median(direct_all))
+        / statistics.median(direct_all),
         "direct_spread_pct": 100 * (max(direct_all) - direct) / direct,
         "same_results": identical,
         "parts_s": parts,
@@ -211,11 +206,16 @@ def measure_overhead(runs: int, firms: int, steps: int, seed: int, repeats: int)
     }
 
 
-CPU_LOOP = "import time\nt = time.perf_counter()\nx = 0\nfor i in range({n}):\n    x += i\nprint(time.perf_counter() - t)"
+CPU_LOOP = (
+    "import time\nt = time.perf_counter()\nx = 0\nfor i in range({n}):\n    x += i\nprint(time.perf_counter() - t)"
+)
 
 
 def cpu_capacity(workers: int = PARALLEL_WORKERS, n: int = 5_000_000) -> dict[str, Any]:
-    """Pure-Python busy loop timed alone, then in ``workers`` processes at once: the machine's own ceiling on efficiency."""
+    """Pure-Python busy loop timed alone, then in ``workers`` processes at once.
+
+    Their ratio is the machine's own ceiling on parallel efficiency at that moment.
+    """
     cmd = [sys.executable, "-c", CPU_LOOP.format(n=n)]
     solo = float(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(workers)]
@@ -230,8 +230,6 @@ def measure_parallel(kind: str, runs: int, firms: int, steps: int, seed: int, re
     The first experiment on each executor is "cold"; then ``repeats`` "warm" ones, each followed by a probe of
     how much parallel CPU the machine gives at that moment.
     """
-    from sim.runner import make_executor
-
     experiment = build_experiment(runs, firms, steps, seed)
     counts = (1, PARALLEL_WORKERS)
     rows = {n: {"kind": kind, "workers": n, "runs": runs, "warm_all_s": []} for n in counts}
@@ -284,38 +282,72 @@ def print_overhead(o: dict[str, Any]) -> None:
     print("-" * len(header))
     print(f"{'direct simulate + model_frame':<34} {o['direct_s']:>8.3f} {o['direct_per_run_s']:>8.4f}")
     print(f"{'run_experiment + SerialExecutor':<34} {o['runner_s']:>8.3f} {o['runner_per_run_s']:>8.4f}")
-    print(f"{'overhead':<34} {o['runner_s'] - o['direct_s']:>8.3f} {o['overhead_per_run_s']:>8.4f}   ({o['overhead_pct']:+.2f} %)")
-    print(f"overhead from medians {o['overhead_median_pct']:+.2f} %; spread of the direct arm over repetitions (max/min - 1) {o['direct_spread_pct']:.1f} %")
+    print(
+        f"{'overhead':<34} {o['runner_s'] - o['direct_s']:>8.3f} {o['overhead_per_run_s']:>8.4f}"
+        f"   ({o['overhead_pct']:+.2f} %)"
+    )
+    print(
+        f"overhead from medians {o['overhead_median_pct']:+.2f} %; "
+        f"spread of the direct arm over repetitions (max/min - 1) {o['direct_spread_pct']:.1f} %"
+    )
     print(f"same model series in both arms: {'yes' if o['same_results'] else 'NO'}")
     parts = ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in o["parts_s"].items())
     print(f"runner's extra work, each part timed alone: {parts}")
-    print(f"  sum (excl. validate, done in both arms) {o['parts_total_s'] * 1000:.1f} ms = {100 * o['parts_total_s'] / o['direct_s']:.2f} % of direct")
+    print(
+        f"  sum (excl. validate, done in both arms) {o['parts_total_s'] * 1000:.1f} ms"
+        f" = {100 * o['parts_total_s'] / o['direct_s']:.2f} % of direct"
+    )
 
 
 def print_parallel(results: list[dict[str, Any]]) -> None:
     first = results[0]["rows"][0]
-    print(f"\nParallel speed-up: {first['runs']} runs; only run_experiment is timed (pool/cluster start-up excluded); warm = best of {len(first['warm_all_s'])}")
-    header = f"{'executor':<8} {'workers':>7} {'start-up s':>10} {'cold s':>8} {'warm s':>8} {'speed-up':>8} {'efficiency':>10}"
+    print(
+        f"\nParallel speed-up: {first['runs']} runs; only run_experiment is timed "
+        f"(pool/cluster start-up excluded); warm = best of {len(first['warm_all_s'])}"
+    )
+    header = f"{'executor':<8} {'workers':>7} {'start-up s':>10} {'cold s':>8} {'warm s':>8} "
+    header += f"{'speed-up':>8} {'efficiency':>10}"
     print(header)
     print("-" * len(header))
     for res in results:
         base = res["rows"][0]["warm_s"]
         for r in res["rows"]:
             speedup = base / r["warm_s"]
-            print(f"{r['kind']:<8} {r['workers']:>7} {r['startup_s']:>10.2f} {r['cold_s']:>8.3f} {r['warm_s']:>8.3f} {speedup:>8.2f} {100 * speedup / r['workers']:>8.1f} %")
+            print(
+                f"{r['kind']:<8} {r['workers']:>7} {r['startup_s']:>10.2f} {r['cold_s']:>8.3f} {r['warm_s']:>8.3f}"
+                f" {speedup:>8.2f} {100 * speedup / r['workers']:>8.1f} %"
+            )
     for res in results:
         print(
-            f"{res['kind']}: efficiency warm {100 * res['efficiency']:.1f} % (medians {100 * res['efficiency_median']:.1f} %), cold {100 * res['efficiency_cold']:.1f} %; "
+            f"{res['kind']}: efficiency warm {100 * res['efficiency']:.1f} % "
+            f"(medians {100 * res['efficiency_median']:.1f} %), cold {100 * res['efficiency_cold']:.1f} %; "
             f"machine ceiling during it {100 * res['ceiling_min']:.0f}-{100 * res['ceiling_max']:.0f} %"
         )
-    print(f"(machine ceiling: solo time / time of {PARALLEL_WORKERS} concurrent runs of a pure-Python loop, probed after each repetition)")
+    print(
+        f"(machine ceiling: solo time / time of {PARALLEL_WORKERS} concurrent runs of a pure-Python loop, "
+        "probed after each repetition)"
+    )
 
 
 def evaluate_targets(o: dict[str, Any], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    targets = [{"name": f"runner overhead per run < {OVERHEAD_TARGET_PCT:.0f} %", "value": o["overhead_pct"], "unit": "%", "passed": o["overhead_pct"] < OVERHEAD_TARGET_PCT}]
+    targets = [
+        {
+            "name": f"runner overhead per run < {OVERHEAD_TARGET_PCT:.0f} %",
+            "value": o["overhead_pct"],
+            "unit": "%",
+            "passed": o["overhead_pct"] < OVERHEAD_TARGET_PCT,
+        }
+    ]
     for res in results:
         name = f"{res['kind']} efficiency on {PARALLEL_WORKERS} workers >= {100 * EFFICIENCY_TARGET:.0f} %"
-        targets.append({"name": name, "value": 100 * res["efficiency"], "unit": "%", "passed": res["efficiency"] >= EFFICIENCY_TARGET})
+        targets.append(
+            {
+                "name": name,
+                "value": 100 * res["efficiency"],
+                "unit": "%",
+                "passed": res["efficiency"] >= EFFICIENCY_TARGET,
+            }
+        )
     return targets
 
 
@@ -326,15 +358,22 @@ def print_targets(targets: list[dict[str, Any]]) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Runner benchmark: run_experiment overhead against direct runs, and 1 -> 2 worker speed-up (local pool, Dask).")
+    parser = argparse.ArgumentParser(
+        description="Runner benchmark: run_experiment overhead against direct runs, "
+        "and 1 -> 2 worker speed-up (local pool, Dask)."
+    )
     parser.add_argument("--runs", type=int, default=8, help="runs for the overhead comparison (default: 8)")
     parser.add_argument("--parallel-runs", type=int, default=8, help="runs for the speed-up measurement (default: 8)")
     parser.add_argument("--firms", type=int, default=2000, help="firms per run (default: 2000, the baseline)")
     parser.add_argument("--steps", type=int, default=60, help="quarters per run (default: 60, the baseline)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the first run (default: 1)")
-    parser.add_argument("--repeats", type=int, default=5, help="repetitions of each timing; the best is reported (default: 5)")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="repetitions of each timing; the best is reported (default: 5)"
+    )
     parser.add_argument("--skip-dask", action="store_true", help="measure the local pool only")
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON to PATH")
+    parser.add_argument(
+        "--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON to PATH"
+    )
     return parser.parse_args(argv)
 
 
@@ -347,9 +386,14 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="Port 8787 is already in use", category=UserWarning)
     overhead = measure_overhead(args.runs, args.firms, args.steps, args.seed, args.repeats)
     kinds = ["local"] if args.skip_dask else ["local", "dask"]
-    results = [measure_parallel(kind, args.parallel_runs, args.firms, args.steps, args.seed, args.repeats) for kind in kinds]
+    results = [
+        measure_parallel(kind, args.parallel_runs, args.firms, args.steps, args.seed, args.repeats) for kind in kinds
+    ]
 
-    print(f"distretto runner benchmark: baseline scenario, {args.firms:,} firms x {args.steps} quarters, seeds from {args.seed}, {os.cpu_count()} CPUs\n")
+    print(
+        f"distretto runner benchmark: baseline scenario, {args.firms:,} firms x {args.steps} quarters, "
+        f"seeds from {args.seed}, {os.cpu_count()} CPUs\n"
+    )
     print_overhead(overhead)
     print_parallel(results)
     targets = evaluate_targets(overhead, results)

@@ -130,14 +130,32 @@ def child(n_firms: int, steps: int, seed: int, block: int) -> dict[str, Any]:
         full_s += full
         trivial_s += simple
         block_ratios.append(simple / full)
-    result |= {"full_s": full_s, "trivial_s": trivial_s, "block_ratios": block_ratios, "firms_at_end": int(model.firms.n), "model_steps": int(model.steps)}
+    result |= {
+        "full_s": full_s,
+        "trivial_s": trivial_s,
+        "block_ratios": block_ratios,
+        "firms_at_end": int(model.firms.n),
+        "model_steps": int(model.steps),
+    }
     result["peak_mb"] = peak_rss_mb()
     return result
 
 
 def run_size_in_subprocess(n_firms: int, steps: int, seed: int, block: int) -> dict[str, Any]:
     """Re-invoke this script with ``--child`` and parse the result line it prints."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--sizes", str(n_firms), "--steps", str(steps), "--seed", str(seed), "--block", str(block)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        "--sizes",
+        str(n_firms),
+        "--steps",
+        str(steps),
+        "--seed",
+        str(seed),
+        "--block",
+        str(block),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_PREFIX):
@@ -169,17 +187,25 @@ def loglog_slope(results: list[dict[str, Any]]) -> float:
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
-    header = f"{'firms':>7} {'steps':>5} {'full f-st/s':>12} {'trivial f-st/s':>14} {'ratio':>7} {'blocks min-max':>15} {'s/step':>8} {'peak MB':>8} {'KB/firm':>8}"
+    header = (
+        f"{'firms':>7} {'steps':>5} {'full f-st/s':>12} {'trivial f-st/s':>14} {'ratio':>7} {'blocks min-max':>15} "
+    )
+    header += f"{'s/step':>8} {'peak MB':>8} {'KB/firm':>8}"
     print(header)
     print("-" * len(header))
     for r in results:
         spread = f"{min(r['block_ratios']):.3f}-{max(r['block_ratios']):.3f}"
         print(
-            f"{r['firms']:>7,} {r['steps']:>5} {r['full_firm_steps_per_s']:>12,.0f} {r['trivial_firm_steps_per_s']:>14,.0f} "
+            f"{r['firms']:>7,} {r['steps']:>5} {r['full_firm_steps_per_s']:>12,.0f} "
+            f"{r['trivial_firm_steps_per_s']:>14,.0f} "
             f"{r['ratio']:>7.3f} {spread:>15} {r['s_per_step']:>8.4f} {r['peak_mb']:>8.1f} {r['kb_per_firm']:>8.2f}"
         )
     print("(ratio: total trivial time / total full time; blocks: the same per block of quarters.")
-    print(" peak MB includes the trivial model, " + ", ".join(f"{r['trivial_mb']:.0f} MB at {r['firms']:,}" for r in results) + ")")
+    print(
+        " peak MB includes the trivial model, "
+        + ", ".join(f"{r['trivial_mb']:.0f} MB at {r['firms']:,}" for r in results)
+        + ")"
+    )
 
 
 def evaluate_targets(results: list[dict[str, Any]], slope: float) -> list[dict[str, Any]]:
@@ -189,16 +215,29 @@ def evaluate_targets(results: list[dict[str, Any]], slope: float) -> list[dict[s
 
     r = by_firms.get(RATIO_TARGET_FIRMS)
     value = r["ratio"] if r else None
-    targets.append({"name": f"ratio full/trivial >= {RATIO_TARGET} at {RATIO_TARGET_FIRMS:,} firms", "value": value, "passed": None if value is None else value >= RATIO_TARGET})
+    targets.append(
+        {
+            "name": f"ratio full/trivial >= {RATIO_TARGET} at {RATIO_TARGET_FIRMS:,} firms",
+            "value": value,
+            "passed": None if value is None else value >= RATIO_TARGET,
+        }
+    )
 
     value = None if math.isnan(slope) else slope
-    targets.append({"name": f"log-log slope of step time vs firms <= {SLOPE_TARGET}", "value": value, "passed": None if value is None else value <= SLOPE_TARGET})
+    targets.append(
+        {
+            "name": f"log-log slope of step time vs firms <= {SLOPE_TARGET}",
+            "value": value,
+            "passed": None if value is None else value <= SLOPE_TARGET,
+        }
+    )
 
     r = by_firms.get(MEMORY_TARGET_FIRMS)
     value = r["peak_mb"] if r and r["steps"] >= MEMORY_TARGET_STEPS else None
     targets.append(
         {
-            "name": f"peak memory at {MEMORY_TARGET_FIRMS:,} firms x {MEMORY_TARGET_STEPS} quarters <= {MEMORY_TARGET_MB:.0f} MB",
+            "name": f"peak memory at {MEMORY_TARGET_FIRMS:,} firms x {MEMORY_TARGET_STEPS} quarters"
+            f" <= {MEMORY_TARGET_MB:.0f} MB",
             "value": value,
             "passed": None if value is None else value <= MEMORY_TARGET_MB,
         }
@@ -215,12 +254,24 @@ def print_targets(targets: list[dict[str, Any]]) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Scaling benchmark: DistrictModel step time and peak memory versus number of firms.")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 35_000], help="numbers of firms (default: 1000 10000 35000)")
+    parser = argparse.ArgumentParser(
+        description="Scaling benchmark: DistrictModel step time and peak memory versus number of firms."
+    )
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[1_000, 10_000, 35_000],
+        help="numbers of firms (default: 1000 10000 35000)",
+    )
     parser.add_argument("--steps", type=int, default=40, help="quarters to step each model (default: 40)")
     parser.add_argument("--seed", type=int, default=1, help="rng seed passed to both models (default: 1)")
-    parser.add_argument("--block", type=int, default=4, help="quarters each model runs before the other takes its turn (default: 4)")
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON to PATH")
+    parser.add_argument(
+        "--block", type=int, default=4, help="quarters each model runs before the other takes its turn (default: 4)"
+    )
+    parser.add_argument(
+        "--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON to PATH"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -250,7 +301,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        settings = {"sizes": sizes, "steps": args.steps, "block": args.block, "seed": args.seed, "python": sys.version.split()[0]}
+        settings = {
+            "sizes": sizes,
+            "steps": args.steps,
+            "block": args.block,
+            "seed": args.seed,
+            "python": sys.version.split()[0],
+        }
         payload = settings | {"results": results, "slope": slope, "targets": targets}
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
         print(f"\nWrote {args.json}")

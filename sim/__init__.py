@@ -1,8 +1,8 @@
 """distretto: an agent-based model of Emilia-Romagna's advanced mechanics industry."""
 
-from sim.agents import Firm
-from sim.model import DistrictModel
-from sim.params import Params, ScenarioError, load_scenario
+from sim.config import Params, ScenarioError, load_scenario
+from sim.model.agents import Firm
+from sim.model.district import DistrictModel
 
 __version__ = "0.1.0"
 

@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 from pathlib import Path
 
-from sim.params import Params, ScenarioError, build_params, load_scenario
+from sim.config import SCENARIO_DIR, ScenarioError, load_scenario, resolve_scenario_path, to_toml, with_overrides
+from sim.experiments.definitions import load_experiment
+from sim.experiments.report import build_report
+from sim.experiments.runner import make_executor, run_experiment
+from sim.run import check_output_dir, default_out_dir, params_from_manifest, run
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,51 +50,83 @@ def _assignment(text: str) -> tuple[str, str]:
 
 
 def _parse_value(text: str):
-    import tomllib
-
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
 
 
-def load_scenario_from(params: Params, overrides: dict) -> Params:
-    """Apply overrides to already resolved parameters."""
-    from sim.params import _deep_merge
-
-    return build_params(_deep_merge(params.model_dump(), overrides), source="override")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="distretto", description="Agent-based model of Emilia-Romagna's advanced mechanics industry.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run one simulation and write its Parquet tables and manifest.json")
-    run.add_argument("scenario", nargs="?", default=None, help="scenario name in scenarios/ or path to a .toml file (default: baseline)")
-    run.add_argument("--from-manifest", type=Path, default=None, metavar="MANIFEST", help="rerun exactly the run a manifest.json describes (scenario, parameters, seed, steps)")
+    run.add_argument(
+        "scenario",
+        nargs="?",
+        default=None,
+        help="scenario name in scenarios/ or path to a .toml file (default: baseline)",
+    )
+    run.add_argument(
+        "--from-manifest",
+        type=Path,
+        default=None,
+        metavar="MANIFEST",
+        help="rerun exactly the run a manifest.json describes (scenario, parameters, seed, steps)",
+    )
     run.add_argument("--seed", type=_count("--seed", 0), default=None, help="random seed (default 1)")
-    run.add_argument("--steps", type=_count("--steps", 1), default=None, help="quarters to simulate (default: the scenario's)")
-    run.add_argument("--firms", type=_count("--firms", 1), default=None, help="initial number of firms (default: the scenario's)")
-    run.add_argument("--out", type=Path, default=None, help="output folder (default: results/<scenario>_seed<N>_<firms>f_<steps>q)")
-    run.add_argument("--set", type=_assignment, action="append", default=[], metavar="KEY=VALUE", help="override a parameter, e.g. --set entry_rate=0.03 (repeatable)")
+    run.add_argument(
+        "--steps", type=_count("--steps", 1), default=None, help="quarters to simulate (default: the scenario's)"
+    )
+    run.add_argument(
+        "--firms", type=_count("--firms", 1), default=None, help="initial number of firms (default: the scenario's)"
+    )
+    run.add_argument(
+        "--out", type=Path, default=None, help="output folder (default: results/<scenario>_seed<N>_<firms>f_<steps>q)"
+    )
+    run.add_argument(
+        "--set",
+        type=_assignment,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a parameter, e.g. --set entry_rate=0.03 (repeatable)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
     exp = sub.add_parser("experiment", help="run an experiment (compare, sweep or sensitivity) and build its report")
     exp.add_argument("file", help="experiment name in experiments/ or path to a .toml file")
-    exp.add_argument("--out", type=Path, default=None, help="experiment folder (default: results/<experiment>); rerunning resumes it")
-    exp.add_argument("--executor", choices=("local", "serial", "dask"), default="local", help="local process pool (default), serial, or dask")
-    exp.add_argument("--workers", type=_count("--workers", 1), default=None, help="worker processes (default: all cores)")
-    exp.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler address (default: start a LocalCluster)")
-    exp.add_argument("--replications", type=_count("--replications", 1), default=None, help="override the file's replications")
+    exp.add_argument(
+        "--out", type=Path, default=None, help="experiment folder (default: results/<experiment>); rerunning resumes it"
+    )
+    exp.add_argument(
+        "--executor",
+        choices=("local", "serial", "dask"),
+        default="local",
+        help="local process pool (default), serial, or dask",
+    )
+    exp.add_argument(
+        "--workers", type=_count("--workers", 1), default=None, help="worker processes (default: all cores)"
+    )
+    exp.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS", help="dask scheduler address (default: start a LocalCluster)"
+    )
+    exp.add_argument(
+        "--replications", type=_count("--replications", 1), default=None, help="override the file's replications"
+    )
     exp.add_argument("--steps", type=_count("--steps", 1), default=None, help="override the file's steps")
     exp.add_argument("--firms", type=_count("--firms", 1), default=None, help="override the file's number of firms")
     exp.add_argument("--quiet", action="store_true", help="no progress bar")
-    rep = sub.add_parser("report", help="(re)build an experiment's report from its stored results, without running anything")
+    rep = sub.add_parser(
+        "report", help="(re)build an experiment's report from its stored results, without running anything"
+    )
     rep.add_argument("folder", type=Path, help="the experiment folder")
 
     sub.add_parser("scenarios", help="list the scenario library with a line on each")
     show = sub.add_parser("show", help="print a scenario's fully resolved parameters (after extends) as TOML")
     show.add_argument("scenario", help="scenario name in scenarios/ or path to a .toml file")
-    show.add_argument("--set", type=_assignment, action="append", default=[], metavar="KEY=VALUE", help="override a parameter first")
+    show.add_argument(
+        "--set", type=_assignment, action="append", default=[], metavar="KEY=VALUE", help="override a parameter first"
+    )
     return parser
 
 
@@ -119,11 +156,6 @@ def _overrides(assignments: list[tuple[str, str]]) -> dict:
 
 
 def _experiment(args: argparse.Namespace) -> int:
-    from sim.experiment import load_experiment
-    from sim.report import build_report
-    from sim.run import check_output_dir
-    from sim.runner import make_executor, run_experiment
-
     experiment, path = load_experiment(args.file, replications=args.replications, steps=args.steps, n_firms=args.firms)
     if args.scheduler and args.executor != "dask":
         raise ScenarioError("--scheduler is for --executor dask")
@@ -133,7 +165,10 @@ def _experiment(args: argparse.Namespace) -> int:
         with make_executor(args.executor, args.workers, args.scheduler) as executor:
             manifest = run_experiment(experiment, out, executor, source=str(path), progress=not args.quiet)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: finished runs are kept in {out}/runs; run the same command again to resume", file=sys.stderr)
+        print(
+            f"\ninterrupted: finished runs are kept in {out}/runs; run the same command again to resume",
+            file=sys.stderr,
+        )
         return 130
     counts = manifest["counts"]
     report = build_report(out)
@@ -142,15 +177,11 @@ def _experiment(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from sim.report import build_report
-
     print(f"report: {build_report(args.folder)}")
     return 0
 
 
 def _scenarios(args: argparse.Namespace) -> int:
-    from sim.params import SCENARIO_DIR
-
     paths = sorted(SCENARIO_DIR.glob("*.toml"))
     width = max(len(p.stem) for p in paths)
     for path in paths:
@@ -160,8 +191,6 @@ def _scenarios(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from sim.params import resolve_scenario_path, to_toml
-
     params = load_scenario(args.scenario, **_overrides(args.set))
     header = f"Fully resolved scenario {params.name!r} from {resolve_scenario_path(args.scenario)}"
     if args.set:
@@ -171,8 +200,6 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sim.run import check_output_dir, default_out_dir, params_from_manifest, run
-
     overrides = _overrides(args.set)
     if args.firms is not None:
         overrides["n_firms"] = args.firms
@@ -183,7 +210,7 @@ def _run(args: argparse.Namespace) -> int:
             raise ScenarioError("give either a SCENARIO or --from-manifest, not both")
         params, seed = params_from_manifest(args.from_manifest)
         if overrides:
-            params = load_scenario_from(params, overrides)
+            params = with_overrides(params, overrides)
         seed = seed if args.seed is None else args.seed
     else:
         params = load_scenario(args.scenario or "baseline", **overrides)
@@ -191,7 +218,10 @@ def _run(args: argparse.Namespace) -> int:
     out = args.out or default_out_dir(params, seed, params.steps)
     check_output_dir(Path(out))
     paths = run(params, seed, Path(out), progress=not args.quiet)
-    print(f"wrote {paths['model'].parent}/ (model.parquet, firms.parquet, provinces.parquet, network.parquet, manifest.json)")
+    print(
+        f"wrote {paths['model'].parent}/ (model.parquet, firms.parquet, provinces.parquet, network.parquet, "
+        "manifest.json)"
+    )
     return 0
 
 

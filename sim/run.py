@@ -19,9 +19,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from sim import networks
-from sim.model import DistrictModel
-from sim.params import Params, ScenarioError
+from sim.config import Params, ScenarioError, build_params
+from sim.model import graph
+from sim.model.district import DistrictModel
 
 PACKAGES = ("distretto", "mesa", "numpy", "pandas", "pyarrow", "pydantic")
 
@@ -41,8 +41,16 @@ def git_commit() -> str | None:
     """Commit of the source tree, with ``-dirty`` if it has uncommitted changes."""
     root = Path(__file__).resolve().parent.parent
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, timeout=5).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return commit + ("-dirty" if dirty else "")
@@ -64,7 +72,8 @@ def check_output_dir(out: Path) -> None:
     os.rmdir(probe)
 
 
-def _atomic_write(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Any) -> None:
+    """Write ``path`` through ``write`` on a temporary name beside it, then move it into place (never half-written)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         write(tmp)
@@ -87,13 +96,13 @@ def write_outputs(model: DistrictModel, out: Path, manifest: dict[str, Any]) -> 
     model_frame = model.observer.model_frame(model)
     firms_frame = model.observer.panel_frame()
     province_frame = model.observer.province_frame()
-    _atomic_write(paths["model"], lambda p: model_frame.to_parquet(p, index=False))
-    _atomic_write(paths["firms"], lambda p: firms_frame.to_parquet(p, index=False))
-    _atomic_write(paths["provinces"], lambda p: province_frame.to_parquet(p, index=False))
-    network_frame = networks.edge_list(model)
-    _atomic_write(paths["network"], lambda p: network_frame.to_parquet(p, index=False))
+    atomic_write(paths["model"], lambda p: model_frame.to_parquet(p, index=False))
+    atomic_write(paths["firms"], lambda p: firms_frame.to_parquet(p, index=False))
+    atomic_write(paths["provinces"], lambda p: province_frame.to_parquet(p, index=False))
+    network_frame = graph.edge_list(model)
+    atomic_write(paths["network"], lambda p: network_frame.to_parquet(p, index=False))
     text = json.dumps(manifest, indent=2, sort_keys=False, default=str)
-    _atomic_write(paths["manifest"], lambda p: p.write_text(text + "\n", encoding="utf-8"))
+    atomic_write(paths["manifest"], lambda p: p.write_text(text + "\n", encoding="utf-8"))
     return paths
 
 
@@ -123,20 +132,27 @@ def run(params: Params, seed: int, out: Path, steps: int | None = None, progress
         "commit": git_commit(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_time_s": round(time.perf_counter() - started, 3),
-        "outputs": {"model": "model.parquet", "firms": "firms.parquet", "provinces": "provinces.parquet", "network": "network.parquet"},
+        "outputs": {
+            "model": "model.parquet",
+            "firms": "firms.parquet",
+            "provinces": "provinces.parquet",
+            "network": "network.parquet",
+        },
     }
     return write_outputs(model, out, manifest)
 
 
 def params_from_manifest(path: Path) -> tuple[Params, int]:
     """The resolved parameters and seed a manifest.json records (steps are in the parameters)."""
-    from sim.params import build_params
-
     try:
         manifest = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ScenarioError(f"{path}: not a readable manifest.json ({exc})") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("parameters"), dict) or not isinstance(manifest.get("seed"), int):
+    if (
+        not isinstance(manifest, dict)
+        or not isinstance(manifest.get("parameters"), dict)
+        or not isinstance(manifest.get("seed"), int)
+    ):
         raise ScenarioError(f"{path}: a manifest needs 'parameters' (a table) and 'seed' (an integer)")
     params = build_params(manifest["parameters"], source=f"{path}: parameters")
     steps = manifest.get("steps", params.steps)

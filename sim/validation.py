@@ -8,8 +8,13 @@ report and users' own runs measure the patterns the same way.
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 import pandas as pd
+
+from sim.config import load_scenario
+from sim.run import simulate
 
 
 def _alive(panel: pd.DataFrame, burn_in: int) -> pd.DataFrame:
@@ -89,7 +94,9 @@ def export_persistence(panel: pd.DataFrame, burn_in: int) -> dict[str, float]:
     alive = _alive(panel, burn_in).assign(exporter=lambda d: d["n_markets"] > 1)
     wide = alive.pivot(index="firm_id", columns="step", values="exporter")
     steps = sorted(wide.columns)
-    pairs = [wide[[a, b]].dropna().to_numpy(dtype=bool) for a, b in zip(steps[:-1], steps[1:], strict=False) if b - a == 4]
+    pairs = [
+        wide[[a, b]].dropna().to_numpy(dtype=bool) for a, b in zip(steps[:-1], steps[1:], strict=False) if b - a == 4
+    ]
     both = np.concatenate(pairs)
     stay = float(both[both[:, 0], 1].mean())
     start = float(both[~both[:, 0], 1].mean())
@@ -117,7 +124,9 @@ def stability(model: pd.DataFrame, burn_in: int) -> dict[str, float]:
     """No explosion or collapse: ratios of final to post-burn-in aggregates."""
     start = model[model["step"] == burn_in + 1].iloc[0]
     end = model.iloc[-1]
-    return {name: float(end[name] / start[name]) for name in ("n_firms", "employment", "sales")} | {"export_share": float(end["export_share"])}
+    return {name: float(end[name] / start[name]) for name in ("n_firms", "employment", "sales")} | {
+        "export_share": float(end["export_share"])
+    }
 
 
 def measure(model: pd.DataFrame, panel: pd.DataFrame, burn_in: int) -> dict[str, dict[str, float]]:
@@ -136,7 +145,10 @@ def measure(model: pd.DataFrame, panel: pd.DataFrame, burn_in: int) -> dict[str,
 
 #: Observed ranges from stylized-facts.md and emilia-romagna.md, for the report.
 TARGETS: dict[tuple[str, str], tuple[str, str]] = {
-    ("size_distribution", "tail_index"): ("Zipf ~1; Italian GPD shape 0.5-1 (index 1-2)", "Axtell 2001; Cirillo et al. 2011"),
+    ("size_distribution", "tail_index"): (
+        "Zipf ~1; Italian GPD shape 0.5-1 (index 1-2)",
+        "Axtell 2001; Cirillo et al. 2011",
+    ),
     ("size_distribution", "mean"): ("~9 employees per firm", "Unioncamere ER (300,000 / 35,000)"),
     ("growth_rates", "excess_kurtosis"): ("well above 0 (Laplace: 3)", "Bottazzi & Secchi 2002"),
     ("growth_rates", "size_slope"): ("~0 (Gibrat)", "Bottazzi & Secchi"),
@@ -156,9 +168,6 @@ TARGETS: dict[tuple[str, str], tuple[str, str]] = {
 
 def report(seeds: list[int], scenario: str = "baseline", steps: int | None = None) -> str:
     """Run the scenario for each seed and return a Markdown table of every measure."""
-    from sim.params import load_scenario
-    from sim.run import simulate
-
     params = load_scenario(scenario)
     rows: dict[tuple[str, str], list[float]] = {}
     for seed in seeds:
@@ -168,20 +177,22 @@ def report(seeds: list[int], scenario: str = "baseline", steps: int | None = Non
             for name, value in values.items():
                 rows.setdefault((group, name), []).append(value)
     lines = [
-        f"Scenario `{scenario}`, {params.n_firms} firms, {steps or params.steps} quarters, burn-in {params.burn_in}, seeds {', '.join(map(str, seeds))}.",
+        f"Scenario `{scenario}`, {params.n_firms} firms, {steps or params.steps} quarters, burn-in {params.burn_in}, "
+        f"seeds {', '.join(map(str, seeds))}.",
         "",
         "| pattern | measure | model (mean over seeds) | min - max | observed | source |",
         "|---|---|---|---|---|---|",
     ]
     for (group, name), values in rows.items():
         observed, source = TARGETS.get((group, name), ("", ""))
-        lines.append(f"| {group} | {name} | {np.mean(values):.3f} | {min(values):.3f} - {max(values):.3f} | {observed} | {source} |")
+        lines.append(
+            f"| {group} | {name} | {np.mean(values):.3f} | {min(values):.3f} - {max(values):.3f} | {observed} | "
+            f"{source} |"
+        )
     return "\n".join(lines)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    import argparse
-
     parser = argparse.ArgumentParser(description="Measure the stylized facts on baseline runs (prints Markdown).")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--scenario", default="baseline")

@@ -77,9 +77,23 @@ def test_bad_scenario_file_and_unwritable_out(tmp_path, capsys):
 
 
 def test_python_dash_m_sim_is_the_same_command(tmp_path):
-    command = [sys.executable, "-m", "sim", "run", "--steps", "1", "--firms", "50", "--out", str(tmp_path / "m"), "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "sim",
+        "run",
+        "--steps",
+        "1",
+        "--firms",
+        "50",
+        "--out",
+        str(tmp_path / "m"),
+        "--quiet",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "m" / "model.parquet").exists()
-    bad = subprocess.run([sys.executable, "-m", "sim", "run", "--steps", "zero"], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "sim", "run", "--steps", "zero"], capture_output=True, text=True, timeout=120
+    )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

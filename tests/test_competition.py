@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import DistrictModel
-from sim.competition import cell_totals, clear_markets, target_shares
-from sim.world import N_MARKETS, N_NICHES
+from sim.model.firms import cell_totals
+from sim.model.world import N_MARKETS, N_NICHES
+from sim.submodels.competition import attractiveness, clear_markets, set_prices, target_shares
 
 
 def test_cell_totals_sums_by_niche_and_market():
@@ -40,7 +41,6 @@ def test_better_quality_wins_more_buyers(small_model):
     f.productivity[twin] = 60.0
     f.markup[twin] = 0.2
     f.quality[twin[0]] = 2.0 * f.quality[twin[1]]
-    from sim.competition import attractiveness, set_prices
 
     set_prices(small_model)
     shares, _ = target_shares(small_model, attractiveness(small_model))

@@ -7,10 +7,13 @@ import pandas as pd
 import pytest
 
 from sim import DistrictModel, Firm
-from sim.demography import choose_parents
-from sim.networks import Links, insertion_slots, merge, pair_key
-from sim.space import PROXIMITY, capital_km
-from sim.world import NICHE_OVERLAP, NICHES, PROVINCES
+from sim.model import graph
+from sim.model.arrays import insertion_slots, merge
+from sim.model.links import CollaborationLinks, pair_key, partner_rows, supply_rows
+from sim.model.space import PROXIMITY, capital_km
+from sim.model.world import NICHE_OVERLAP, NICHES, PROVINCES
+from sim.submodels import demography, internationalisation, networks
+from sim.submodels.demography import choose_parents
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +57,9 @@ def test_spinoffs_appear_near_profitable_parents_of_their_province_and_niche(dis
     child, parent = (np.array([NICHES.index(k) for k in col]) for col in (known.niche[~same], parent_rows.niche[~same]))
     off_diagonal = NICHE_OVERLAP[~np.eye(len(NICHES), dtype=bool)]
     assert NICHE_OVERLAP[child, parent].mean() > off_diagonal.mean()
-    distance = np.hypot(known.x_km.to_numpy() - parent_rows.x_km.to_numpy(), known.y_km.to_numpy() - parent_rows.y_km.to_numpy())
+    distance = np.hypot(
+        known.x_km.to_numpy() - parent_rows.x_km.to_numpy(), known.y_km.to_numpy() - parent_rows.y_km.to_numpy()
+    )
     # spin-offs settle within a few km of their parent; random firms of a province are ~17 km apart
     assert np.median(distance) < 10
     frame = district.observer.model_frame(district)
@@ -93,10 +98,8 @@ def test_province_totals_add_up(district):
 def test_the_district_network_looks_like_a_real_inter_firm_network(district):
     import networkx as nx
 
-    from sim import networks
-
-    metrics = networks.metrics(district)
-    matrix = networks.adjacency(district)
+    metrics = graph.metrics(district)
+    matrix = graph.adjacency(district)
     n, links = district.firms.n, matrix.nnz // 2
     assert links > 0.5 * n and metrics["n_collab_links"] > 0.3 * n
     assert metrics["network_density"] == pytest.approx(2 * links / (n * (n - 1)))
@@ -114,12 +117,17 @@ def test_the_district_network_looks_like_a_real_inter_firm_network(district):
 
 
 def test_links_join_living_firms_and_partners_are_imitated(district):
-    from sim import networks
 
     f = district.firms
-    ra, rb = networks.rows_of(district)
+    ra, rb = partner_rows(district)
     assert (ra >= 0).all() and (rb >= 0).all() and (ra != rb).all()
-    keys = set(zip(np.minimum(f.firm_id[ra], f.firm_id[rb]).tolist(), np.maximum(f.firm_id[ra], f.firm_id[rb]).tolist(), strict=True))
+    keys = set(
+        zip(
+            np.minimum(f.firm_id[ra], f.firm_id[rb]).tolist(),
+            np.maximum(f.firm_id[ra], f.firm_id[rb]).tolist(),
+            strict=True,
+        )
+    )
     assert len(keys) == ra.size  # no duplicate links
     peer = networks.partner_peer(district, np.random.default_rng(0))
     has = peer >= 0
@@ -128,10 +136,9 @@ def test_links_join_living_firms_and_partners_are_imitated(district):
 
 
 def test_a_partner_in_a_market_cuts_its_entry_cost(district):
-    from sim import internationalisation, networks
 
     rows = np.arange(district.firms.n)
-    present = networks.contacts_present(district, rows)
+    present = graph.contacts_present(district, rows)
     cost = internationalisation.entry_costs(district, rows)
     base = internationalisation.entry_costs(district)
     discount = district.params.network_entry_discount
@@ -140,7 +147,6 @@ def test_a_partner_in_a_market_cuts_its_entry_cost(district):
 
 
 def test_spinoffs_start_linked_to_their_parent():
-    from sim import demography, networks, supply
 
     model = DistrictModel(n_firms=1000, rng=5)
     for _ in range(4):
@@ -153,9 +159,11 @@ def test_spinoffs_start_linked_to_their_parent():
     born = np.arange(before, f.n)
     children = born[f.parent_id[born] >= 0]
     assert children.size > 20
-    ra, rb = networks.rows_of(model)
-    rc, rs = supply.rows_of(model)
-    partner_of = {(int(a), int(b)) for a, b in zip(ra, rb, strict=True)} | {(int(b), int(a)) for a, b in zip(ra, rb, strict=True)}
+    ra, rb = partner_rows(model)
+    rc, rs = supply_rows(model)
+    partner_of = {(int(a), int(b)) for a, b in zip(ra, rb, strict=True)} | {
+        (int(b), int(a)) for a, b in zip(ra, rb, strict=True)
+    }
     supplier_of = {(int(c), int(s)) for c, s in zip(rc, rs, strict=True)}
     kinds = set()
     for child in children:
@@ -175,7 +183,7 @@ def test_links_stay_sorted_and_merge_like_np_insert():
     new = np.sort(rng.integers(0, 50, size=15))  # ties with old items and among themselves
     at = np.searchsorted(old, new)
     np.testing.assert_array_equal(merge(old, new, insertion_slots(at, old.size)), np.insert(old, at, new))
-    links = Links()
+    links = CollaborationLinks()
     for a, b in ((np.array([5, 1, 9]), np.array([2, 7, 3])), (np.array([4, 8]), np.array([6, 0]))):
         links.add(a, b, step=1)
     assert (links.a < links.b).all()

@@ -11,18 +11,29 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.analysis import paired_effects, sensitivity_indices, summarise_runs, sweep_response
 from sim.cli import main
-from sim.experiment import Compare, parse_experiment, plan
-from sim.params import ScenarioError
-from sim.runner import SerialExecutor, execute, load_runs, make_executor, run_experiment
+from sim.config import ScenarioError
+from sim.experiments.analysis import paired_effects, sensitivity_indices, summarise_runs, sweep_response
+from sim.experiments.definitions import EXPERIMENT_DIR, Compare, load_experiment, parse_experiment
+from sim.experiments.designs import plan
+from sim.experiments.runner import SerialExecutor, execute, load_runs, make_executor, run_experiment
 
 SMALL = {"replications": 6, "steps": 12, "n_firms": 150, "seed": 50}
-OUTCOMES = {"employment": {"column": "employment", "summary": "mean_last", "quarters": 4}, "exports": {"column": "export_sales", "summary": "final"}}
+OUTCOMES = {
+    "employment": {"column": "employment", "summary": "mean_last", "quarters": 4},
+    "exports": {"column": "export_sales", "summary": "final"},
+}
 
 
 def compare(**extra) -> Compare:
-    data = {"kind": "compare", "name": "t", "scenarios": ["credit_crunch", "training"], "outcomes": OUTCOMES, **SMALL, **extra}
+    data = {
+        "kind": "compare",
+        "name": "t",
+        "scenarios": ["credit_crunch", "training"],
+        "outcomes": OUTCOMES,
+        **SMALL,
+        **extra,
+    }
     return parse_experiment(data, "test.toml")
 
 
@@ -38,15 +49,48 @@ def crunch_early() -> dict:
     [
         ({"kind": "compar"}, "kind: unknown kind 'compar'"),
         ({}, "missing key 'kind'"),
-        ({"kind": "compare", "scenarios": ["training"], "outcomes": OUTCOMES, "replicatons": 3}, "unknown key 'replicatons'; did you mean 'replications'"),
-        ({"kind": "compare", "scenarios": ["trainig"], "outcomes": OUTCOMES}, "scenario 'trainig': unknown scenario 'trainig'; did you mean 'training'"),
-        ({"kind": "compare", "scenarios": ["training"], "outcomes": {"x": {"column": "employmnt"}}}, "did you mean 'employment'"),
-        ({"kind": "compare", "scenarios": ["training"], "outcomes": {"x": {"column": "employment", "sumary": "final"}}}, "unknown key 'outcomes.x.sumary'; did you mean 'summary'"),
-        ({"kind": "sweep", "parameters": {"entry_rat": {"values": [1]}}, "outcomes": OUTCOMES}, "parameters.entry_rat: not a parameter"),
-        ({"kind": "sweep", "parameters": {"entry_rate": {"values": [5.0]}}, "outcomes": OUTCOMES}, "entry_rate: Input should be less than or equal to 1"),
+        (
+            {"kind": "compare", "scenarios": ["training"], "outcomes": OUTCOMES, "replicatons": 3},
+            "unknown key 'replicatons'; did you mean 'replications'",
+        ),
+        (
+            {"kind": "compare", "scenarios": ["trainig"], "outcomes": OUTCOMES},
+            "scenario 'trainig': unknown scenario 'trainig'; did you mean 'training'",
+        ),
+        (
+            {"kind": "compare", "scenarios": ["training"], "outcomes": {"x": {"column": "employmnt"}}},
+            "did you mean 'employment'",
+        ),
+        (
+            {
+                "kind": "compare",
+                "scenarios": ["training"],
+                "outcomes": {"x": {"column": "employment", "sumary": "final"}},
+            },
+            "unknown key 'outcomes.x.sumary'; did you mean 'summary'",
+        ),
+        (
+            {"kind": "sweep", "parameters": {"entry_rat": {"values": [1]}}, "outcomes": OUTCOMES},
+            "parameters.entry_rat: not a parameter",
+        ),
+        (
+            {"kind": "sweep", "parameters": {"entry_rate": {"values": [5.0]}}, "outcomes": OUTCOMES},
+            "entry_rate: Input should be less than or equal to 1",
+        ),
         ({"kind": "sweep", "parameters": {"name": {"values": [1]}}, "outcomes": OUTCOMES}, "only numeric parameters"),
-        ({"kind": "sweep", "parameters": {"entry_rate": {"low": 0.1, "high": 0.05}}, "outcomes": OUTCOMES}, "low .* must be below high"),
-        ({"kind": "sensitivity", "samples": 6, "parameters": {"entry_rate": {"low": 0, "high": 0.1}, "wage": {"low": 9, "high": 12}}, "outcomes": OUTCOMES}, "power of 2"),
+        (
+            {"kind": "sweep", "parameters": {"entry_rate": {"low": 0.1, "high": 0.05}}, "outcomes": OUTCOMES},
+            "low .* must be below high",
+        ),
+        (
+            {
+                "kind": "sensitivity",
+                "samples": 6,
+                "parameters": {"entry_rate": {"low": 0, "high": 0.1}, "wage": {"low": 9, "high": 12}},
+                "outcomes": OUTCOMES,
+            },
+            "power of 2",
+        ),
         ({"kind": "compare", "scenarios": ["training"], "outcomes": {}}, "outcomes"),
     ],
 )
@@ -67,7 +111,6 @@ def test_cli_rejects_bad_experiment_with_exit_2(tmp_path, capsys):
 
 
 def test_every_shipped_experiment_is_valid():
-    from sim.experiment import EXPERIMENT_DIR, load_experiment
 
     names = sorted(p.stem for p in EXPERIMENT_DIR.glob("*.toml"))
     assert {"policy_comparison", "shock_responses", "entry_cost_sweep", "sobol_core"} <= set(names)
@@ -80,7 +123,9 @@ def test_plan_uses_common_seeds_and_stable_ids():
     experiment = compare()
     runs = plan(experiment)
     assert len(runs) == 3 * 6
-    by_label = pd.DataFrame([{"label": r.label, "replication": r.replication, "seed": r.seed, "id": r.run_id} for r in runs])
+    by_label = pd.DataFrame(
+        [{"label": r.label, "replication": r.replication, "seed": r.seed, "id": r.run_id} for r in runs]
+    )
     seeds = by_label.pivot(index="replication", columns="label", values="seed")
     assert (seeds.nunique(axis=1) == 1).all()  # replication r: same seed in every scenario
     assert by_label.id.is_unique
@@ -91,7 +136,10 @@ def test_sweep_designs():
     grid = parse_experiment(
         {
             "kind": "sweep",
-            "parameters": {"entry_cost_scale": {"values": [0.5, 1.0]}, "markets.china.growth": {"low": 0.0, "high": 0.1, "levels": 3}},
+            "parameters": {
+                "entry_cost_scale": {"values": [0.5, 1.0]},
+                "markets.china.growth": {"low": 0.0, "high": 0.1, "levels": 3},
+            },
             "outcomes": OUTCOMES,
             **SMALL,
         },
@@ -102,7 +150,17 @@ def test_sweep_designs():
     scales = sorted({r.params["entry_cost_scale"] for r in runs})
     assert scales == [0.5, 1.0]
     assert sorted({r.params["markets"]["china"]["growth"] for r in runs}) == [0.0, 0.05, 0.1]
-    lhs = parse_experiment({"kind": "sweep", "design": "lhs", "points": 10, "parameters": {"entry_horizon": {"low": 4, "high": 20}}, "outcomes": OUTCOMES, **SMALL}, "x")
+    lhs = parse_experiment(
+        {
+            "kind": "sweep",
+            "design": "lhs",
+            "points": 10,
+            "parameters": {"entry_horizon": {"low": 4, "high": 20}},
+            "outcomes": OUTCOMES,
+            **SMALL,
+        },
+        "x",
+    )
     horizons = [r.params["entry_horizon"] for r in plan(lhs) if r.replication == 0]
     assert all(isinstance(h, int) for h in horizons)
     strata = np.floor((np.array(horizons) - 4) / 16 * 10)
@@ -136,7 +194,9 @@ def test_common_random_numbers_reduce_variance(finished):
     summary = summarise_runs(experiment, load_runs(out, plan(experiment)))
     effects = paired_effects(summary, experiment)
     # paired differences vary less than independent ones would
-    assert (effects.sd_paired < 0.7 * effects.sd_unpaired).all(), effects[["scenario", "outcome", "sd_paired", "sd_unpaired"]]
+    assert (effects.sd_paired < 0.7 * effects.sd_unpaired).all(), effects[
+        ["scenario", "outcome", "sd_paired", "sd_unpaired"]
+    ]
 
 
 def test_resume_after_interruption_gives_the_same_results(finished, tmp_path):
@@ -190,7 +250,9 @@ def test_executors_give_identical_files(finished, tmp_path, kind, workers):
     with make_executor(kind, workers) as executor:
         run_experiment(small, tmp_path, executor, progress=False)
     for spec in plan(small):
-        assert (tmp_path / "runs" / f"{spec.run_id}.parquet").read_bytes() == (reference / "runs" / f"{spec.run_id}.parquet").read_bytes()
+        assert (tmp_path / "runs" / f"{spec.run_id}.parquet").read_bytes() == (
+            reference / "runs" / f"{spec.run_id}.parquet"
+        ).read_bytes()
 
 
 # --- statistics ------------------------------------------------------------------
@@ -224,7 +286,16 @@ def ishigami_task(spec):
     p = spec.params
     x = 2 * np.pi * np.array([p["rival_quality_growth"], p["rival_cost_decline"], p["markets"]["italy"]["growth"]])
     y = np.sin(x[0]) + 7 * np.sin(x[1]) ** 2 + 0.1 * x[2] ** 4 * np.sin(x[0])
-    frame = pd.DataFrame({"run_id": [spec.run_id], "label": spec.label, "scenario": spec.scenario, "point": spec.point, "replication": spec.replication, "seed": spec.seed})
+    frame = pd.DataFrame(
+        {
+            "run_id": [spec.run_id],
+            "label": spec.label,
+            "scenario": spec.scenario,
+            "point": spec.point,
+            "replication": spec.replication,
+            "seed": spec.seed,
+        }
+    )
     frame["step"], frame["employment"], frame["policy_cost"] = 1, y, 0.0
     return {"run_id": spec.run_id, "model": frame, "firms": None, "wall_time_s": 0.0}
 
@@ -237,7 +308,11 @@ def test_salib_sobol_indices_of_ishigami_through_the_runner(tmp_path):
             "method": "sobol",
             "samples": 512,
             "seed": 7,
-            "parameters": {"rival_quality_growth": bounds, "rival_cost_decline": bounds, "markets.italy.growth": bounds},
+            "parameters": {
+                "rival_quality_growth": bounds,
+                "rival_cost_decline": bounds,
+                "markets.italy.growth": bounds,
+            },
             "outcomes": {"y": {"column": "employment", "summary": "final"}},
         },
         "ishigami.toml",
@@ -255,7 +330,8 @@ def test_sweep_response_and_cli_report_round_trip(tmp_path, capsys):
     path = tmp_path / "sweep.toml"
     path.write_text(
         'kind = "sweep"\ndescription = "tiny"\nreplications = 2\nsteps = 6\nn_firms = 80\n'
-        '[parameters.entry_cost_scale]\nvalues = [0.5, 2.0]\n[outcomes.exporters]\ncolumn = "n_exporters"\nsummary = "final"\n'
+        "[parameters.entry_cost_scale]\nvalues = [0.5, 2.0]\n"
+        '[outcomes.exporters]\ncolumn = "n_exporters"\nsummary = "final"\n'
     )
     out = tmp_path / "out"
     assert main(["experiment", str(path), "--out", str(out), "--executor", "serial", "--quiet"]) == 0

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.params import load_scenario
+from sim.config import load_scenario
 from sim.run import run
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -46,7 +46,9 @@ def test_outputs_match_golden_tables(name: str, tmp_path: Path) -> None:
         actual = pd.read_parquet(tmp_path / f"{table}.parquet")
         assert list(actual.columns) == list(expected.columns), f"{name}/{table}: columns differ"
         for column in expected.columns:
-            pd.testing.assert_series_equal(actual[column], expected[column], check_exact=True, obj=f"{name}/{table}.{column}")
+            pd.testing.assert_series_equal(
+                actual[column], expected[column], check_exact=True, obj=f"{name}/{table}.{column}"
+            )
 
 
 def regenerate() -> None:

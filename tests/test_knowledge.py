@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import knowhow, specialisation
-from sim.knowhow import UNIVERSITY_PROFILE
-from sim.world import N_NICHES, NICHE_OVERLAP, NICHE_PROFILE
+from sim import DistrictModel
+from sim.model.world import N_NICHES, NICHE_OVERLAP, NICHE_PROFILE, UNIVERSITY_PROFILE
+from sim.submodels import innovation, knowhow, specialisation
 
 
 def _quiet(model) -> None:
     """No inflow but depreciation: no learning by doing, R&D, training, universities or partners."""
     p = model.params
-    for name in ("learning_by_doing", "rd_know_how_gain", "training_know_how_gain", "university_know_how_gain", "partner_learning"):
+    for name in (
+        "learning_by_doing",
+        "rd_know_how_gain",
+        "training_know_how_gain",
+        "university_know_how_gain",
+        "partner_learning",
+    ):
         setattr(p, name, 0.0)
 
 
@@ -123,7 +129,9 @@ def test_firms_in_a_declining_niche_move_to_the_related_growing_one(small_model)
     assert (f.niche_entered[losing] == small_model.steps).all()
     loss = p.switch_quality_loss * (1 - NICHE_OVERLAP[5, 3])
     np.testing.assert_allclose(f.quality[losing], quality[losing] * np.exp(-loss))
-    np.testing.assert_allclose(small_model.quarter_costs["switch"][losing], p.switch_cost_per_worker * f.employees[losing])
+    np.testing.assert_allclose(
+        small_model.quarter_costs["switch"][losing], p.switch_cost_per_worker * f.employees[losing]
+    )
     others = np.setdiff1d(np.arange(f.n), losing)
     assert (small_model.quarter_costs["switch"][others] == 0).all()
 
@@ -153,7 +161,6 @@ def test_specialisation_outcomes_are_recorded(stepped_model):
 
 
 def test_firms_that_know_more_innovate_more():
-    from sim import DistrictModel, innovation
 
     def successes(boost: bool) -> np.ndarray:
         model = DistrictModel(n_firms=2000, rng=31)

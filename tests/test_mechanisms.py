@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import DistrictModel, finance, innovation, internationalisation
-from sim.demography import gpd_sizes
-from sim.world import DOMESTIC, MARKETS
+from sim import DistrictModel
+from sim.model.world import DOMESTIC, MARKETS
+from sim.submodels import employment, finance, innovation, internationalisation
+from sim.submodels.demography import gpd_sizes
 
 
 def test_random_peer_stays_in_niche():
@@ -139,7 +140,6 @@ def test_credit_limit_and_insolvency(small_model):
 
 
 def test_employment_never_below_one_and_hiring_is_financed(small_model):
-    from sim import employment
 
     model = small_model
     f = model.firms
@@ -208,7 +208,6 @@ def test_entry_is_refused_when_its_cost_would_break_the_credit_limit():
 
 
 def test_firing_lowers_net_worth_by_severance_and_resale_loss(small_model):
-    from sim import employment
 
     model = small_model
     f, p = model.firms, model.params

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from sim import DistrictModel, Firm
-from sim.competition import cell_totals
-from sim.observe import MODEL_COLUMNS
-from sim.run import simulate
-from sim.world import FOREIGN_MARKETS
+from sim.model.firms import FIELDS, FirmTable, cell_totals
+from sim.model.observe import MODEL_COLUMNS
+from sim.model.world import FOREIGN_MARKETS
+from sim.run import run, simulate
 
 
 def test_invariants_hold_every_step():
@@ -40,7 +40,16 @@ def test_firm_agents_read_the_arrays(stepped_model):
     firm = next(iter(model.agents_by_type[Firm]))
     row = firm.row
     assert firm.employees == model.firms.employees[row]
-    assert firm.niche in {"packaging", "machine_tools", "agricultural", "automotive", "hydraulics", "ceramics", "food_processing", "biomedical"}
+    assert firm.niche in {
+        "packaging",
+        "machine_tools",
+        "agricultural",
+        "automotive",
+        "hydraulics",
+        "ceramics",
+        "food_processing",
+        "biomedical",
+    }
     assert firm.markets[0] == "italy"
     assert firm.is_exporter == bool(model.firms.served[row, 1:].any())
     assert firm.net_worth == pytest.approx(model.params.capital_per_worker * firm.employees + firm.cash - firm.debt)
@@ -62,7 +71,9 @@ def test_model_frame_has_the_contract_columns(stepped_model):
 
 
 def test_panel_rows_and_exits():
-    model = simulate(DistrictModel(n_firms=300, rng=9).params.model_copy(update={"n_firms": 300}), seed=9, steps=22, progress=False)
+    model = simulate(
+        DistrictModel(n_firms=300, rng=9).params.model_copy(update={"n_firms": 300}), seed=9, steps=22, progress=False
+    )
     panel = model.observer.panel_frame()
     regular = panel[~panel.exited]
     assert sorted(regular.step.unique()) == [4, 8, 12, 16, 20, 22]
@@ -77,19 +88,22 @@ def test_panel_rows_and_exits():
 
 
 def test_flows_include_firms_that_exit_during_the_quarter():
-    model = simulate(DistrictModel(n_firms=300, rng=10).params.model_copy(update={"n_firms": 300}), seed=10, steps=12, progress=False)
+    model = simulate(
+        DistrictModel(n_firms=300, rng=10).params.model_copy(update={"n_firms": 300}), seed=10, steps=12, progress=False
+    )
     frame = model.observer.model_frame(model)
     panel = model.observer.panel_frame()
     for step in (4, 8, 12):
         rows = panel[panel.step == step]
         assert rows.exited.any() or frame.loc[frame.step == step, "n_exits"].item() == 0
         # a firm's sales include what it sells to regional clients; the district's sales count final buyers only
-        assert (rows.sales - rows.b2b_sales).sum() == pytest.approx(frame.loc[frame.step == step, "sales"].item(), rel=1e-9)
+        assert (rows.sales - rows.b2b_sales).sum() == pytest.approx(
+            frame.loc[frame.step == step, "sales"].item(), rel=1e-9
+        )
         assert rows.export_sales.sum() == pytest.approx(frame.loc[frame.step == step, "export_sales"].item(), rel=1e-9)
 
 
 def test_same_seed_same_parquet_bytes(tmp_path):
-    from sim.run import run
 
     params = DistrictModel(n_firms=200, rng=0).params.model_copy(update={"n_firms": 200})
     a = run(params, seed=4, out=tmp_path / "a", steps=10, progress=False)
@@ -118,7 +132,15 @@ def test_mesa_batch_run_works():
         seeds["rng"] = [1, 2]
     else:  # Mesa 3.3 passes seeds as an ordinary parameter
         parameters["rng"] = [1, 2]
-    results = mesa.batch_run(DistrictModel, parameters=parameters, max_steps=3, number_processes=1, data_collection_period=-1, display_progress=False, **seeds)
+    results = mesa.batch_run(
+        DistrictModel,
+        parameters=parameters,
+        max_steps=3,
+        number_processes=1,
+        data_collection_period=-1,
+        display_progress=False,
+        **seeds,
+    )
     frame = pd.DataFrame(results)
     assert len(frame) == 4
     assert sorted(frame["n_firms"].unique()) != [] and frame["Step"].eq(3).all()
@@ -128,7 +150,6 @@ def test_mesa_batch_run_works():
 
 
 def test_new_rows_never_inherit_state_from_removed_firms():
-    from sim.state import FIELDS, FirmTable
 
     table = FirmTable()
     table.append(3, firm_id=np.array([1, 2, 3]))
@@ -140,17 +161,25 @@ def test_new_rows_never_inherit_state_from_removed_firms():
     for name in FIELDS:
         if name not in ("firm_id", "university", "parent_id", "market_entered"):
             assert (getattr(table, name)[1:] == 0).all(), name
-    assert (table.university[1:] == -1).all() and (table.parent_id[1:] == -1).all() and (table.market_entered[1:] == -1).all()
+    assert (
+        (table.university[1:] == -1).all()
+        and (table.parent_id[1:] == -1).all()
+        and (table.market_entered[1:] == -1).all()
+    )
     assert table.row_of[4] == 1 and table.row_of[2] == -1
 
 
 def test_firm_table_moves_rows_keeps_fields_apart_and_survives_pickling():
     import pickle
 
-    from sim.state import FIELDS, FirmTable
-
     table = FirmTable()
-    table.append(40, firm_id=np.arange(1, 41), employees=np.arange(40.0), quality=np.arange(40.0) + 100, share=np.arange(320.0).reshape(40, 8))
+    table.append(
+        40,
+        firm_id=np.arange(1, 41),
+        employees=np.arange(40.0),
+        quality=np.arange(40.0) + 100,
+        share=np.arange(320.0).reshape(40, 8),
+    )
     table.remove(np.isin(table.firm_id, [3, 17, 39]))  # the last rows fill the holes
     assert table.n == 37 and sorted(table.firm_id.tolist()) == [i for i in range(1, 41) if i not in (3, 17, 39)]
     for row, firm in enumerate(table.firm_id):

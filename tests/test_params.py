@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.params import Params, ScenarioError, build_params, load_scenario
-from sim.world import MARKETS
+from sim.config import SCENARIO_DIR, MarketParams, Params, ScenarioError, build_params, load_scenario, to_toml
+from sim.model.world import MARKETS
 
 
 def test_baseline_file_matches_schema_defaults():
@@ -85,7 +85,6 @@ def test_scenario_by_path_takes_its_name(tmp_path):
 
 
 def test_to_toml_round_trips(tmp_path):
-    from sim.params import to_toml
 
     params = load_scenario("baseline", n_firms=123, markets={"usa": {"growth": -0.01}}, description='quote " inside')
     path = tmp_path / "resolved.toml"
@@ -96,8 +95,6 @@ def test_to_toml_round_trips(tmp_path):
 def test_baseline_file_states_every_parameter():
     """The baseline file holds the calibrated values themselves, not just the defaults' names."""
     import tomllib
-
-    from sim.params import SCENARIO_DIR, MarketParams
 
     data = tomllib.loads((SCENARIO_DIR / "baseline.toml").read_text())
     scalars = {name for name, value in Params().model_dump().items() if not isinstance(value, dict)}

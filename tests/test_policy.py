@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import DistrictModel, load_scenario, policy
-from sim.policy import INSTRUMENT_TYPES
+from sim import DistrictModel, load_scenario
 from sim.run import simulate
+from sim.submodels import policy
+from sim.submodels.policy import INSTRUMENT_TYPES
 
 FIRMS = 600
 STEPS = 24
@@ -16,7 +17,9 @@ STEPS = 24
 
 def run(policies: dict, pools: dict | None = None, steps: int = STEPS, seed: int = 4, **overrides) -> DistrictModel:
     """A small run with the given policies, budgets stated for a district of FIRMS firms."""
-    params = load_scenario("baseline", n_firms=FIRMS, budget_reference_firms=FIRMS, policies=policies, pools=pools or {}, **overrides)
+    params = load_scenario(
+        "baseline", n_firms=FIRMS, budget_reference_firms=FIRMS, policies=policies, pools=pools or {}, **overrides
+    )
     return simulate(params, seed=seed, steps=steps, progress=False)
 
 
@@ -31,7 +34,17 @@ def yearly(frame: pd.DataFrame, column: str) -> pd.Series:
 def test_allocation_rules_and_caps(small_model):
     model = small_model
     policy.setup(model)
-    spec = load_scenario("baseline", policies={"t": {"instrument": "training", "budget_per_year": 50.0, "allocation": "smallest_first", "cap_per_firm": 20.0}}).policies["t"]
+    spec = load_scenario(
+        "baseline",
+        policies={
+            "t": {
+                "instrument": "training",
+                "budget_per_year": 50.0,
+                "allocation": "smallest_first",
+                "cap_per_firm": 20.0,
+            }
+        },
+    ).policies["t"]
     instrument = policy.Instrument("t", spec, policy.Budget(50.0, left=50.0))
     f = model.firms
     rows = np.arange(10)
@@ -48,7 +61,18 @@ def test_allocation_rules_and_caps(small_model):
 
 def test_eu_programme_funds_only_eligible_entries_within_window_and_budget():
     budget = 3000.0
-    model = run({"eu": {"instrument": "eu_internationalisation", "budget_per_year": budget, "start": 5, "end": 16, "max_employees": 30, "markets": ["eu", "usa", "china"]}})
+    model = run(
+        {
+            "eu": {
+                "instrument": "eu_internationalisation",
+                "budget_per_year": budget,
+                "start": 5,
+                "end": 16,
+                "max_employees": 30,
+                "markets": ["eu", "usa", "china"],
+            }
+        }
+    )
     frame, panel = frames(model)
     spend = frame.set_index("step")["spending_eu_internationalisation"]
     assert spend.loc[:4].sum() == 0 and spend.loc[17:].sum() == 0
@@ -72,7 +96,12 @@ def test_ineligible_firms_never_receive_support():
 
 
 def test_university_capacity_is_never_exceeded_and_vouchers_go_to_smes():
-    model = DistrictModel(n_firms=FIRMS, rng=2, budget_reference_firms=FIRMS, policies={"v": {"instrument": "university_vouchers", "budget_per_year": 5000.0, "max_employees": 30}})
+    model = DistrictModel(
+        n_firms=FIRMS,
+        rng=2,
+        budget_reference_firms=FIRMS,
+        policies={"v": {"instrument": "university_vouchers", "budget_per_year": 5000.0, "max_employees": 30}},
+    )
     used_by_year = []
     for _ in range(12):
         model.step()
@@ -110,7 +139,15 @@ def test_training_subsidy_pays_its_share():
 
 
 def test_consortia_form_in_full_groups_of_small_firms():
-    policies = {"c": {"instrument": "export_consortia", "budget_per_year": 1e5, "subsidy_share": 0.8, "cap_per_firm": 500.0, "max_employees": 50}}
+    policies = {
+        "c": {
+            "instrument": "export_consortia",
+            "budget_per_year": 1e5,
+            "subsidy_share": 0.8,
+            "cap_per_firm": 500.0,
+            "max_employees": 50,
+        }
+    }
     model = DistrictModel(n_firms=FIRMS, rng=6, budget_reference_firms=FIRMS, policies=policies)
     size = model.params.consortium_size
     formed = 0
@@ -137,7 +174,9 @@ def test_pool_is_shared_and_never_overspent():
     model = run(policies, pools={"package": {"budget_per_year": 900.0}})
     frame, _ = frames(model)
     assert (yearly(frame, "policy_spending") <= 900.0 + 1e-6).all()
-    used = [frame[f"spending_{kind}"].sum() > 0 for kind in ("eu_internationalisation", "training", "university_vouchers")]
+    used = [
+        frame[f"spending_{kind}"].sum() > 0 for kind in ("eu_internationalisation", "training", "university_vouchers")
+    ]
     assert sum(used) >= 2
 
 
@@ -148,7 +187,12 @@ def test_budgets_scale_with_the_run():
 
 def test_policy_makers_are_mesa_agents_holding_their_instruments():
     model = DistrictModel(
-        n_firms=100, rng=1, policies={"eu": {"instrument": "eu_internationalisation", "budget_per_year": 10.0}, "t": {"instrument": "training", "budget_per_year": 10.0}}
+        n_firms=100,
+        rng=1,
+        policies={
+            "eu": {"instrument": "eu_internationalisation", "budget_per_year": 10.0},
+            "t": {"instrument": "training", "budget_per_year": 10.0},
+        },
     )
     makers = model.policy_makers
     assert [i.name for i in makers["eu"].instruments] == ["eu"]
@@ -172,7 +216,9 @@ def test_guaranteed_loans_cover_the_whole_shortfall():
         n_firms=FIRMS,
         rng=5,
         budget_reference_firms=FIRMS,
-        policies={"g": {"instrument": "credit_guarantee", "budget_per_year": 1e5, "max_loss_rate": 1.0, "cap_per_firm": 1e5}},
+        policies={
+            "g": {"instrument": "credit_guarantee", "budget_per_year": 1e5, "max_loss_rate": 1.0, "cap_per_firm": 1e5}
+        },
         shocks={"crunch": {"kind": "credit_crunch", "size": 0.7, "start": 2, "end": 20}},
     )
     kind = INSTRUMENT_TYPES.index("credit_guarantee")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from sim import DistrictModel, load_scenario
 from sim.cli import main
-from sim.params import SCENARIO_DIR, ScenarioError
+from sim.config import SCENARIO_DIR, ScenarioError
 
 LIBRARY = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
 REQUIRED = {
@@ -59,12 +59,16 @@ def test_single_instrument_scenarios_share_one_budget():
 
 
 def test_extends_chain_and_overrides(tmp_path):
-    (tmp_path / "parent.toml").write_text('extends = "credit_crunch"\ndescription = "parent"\nentry_rate = 0.03\n[shocks.crunch]\nsize = 0.2\n')
+    (tmp_path / "parent.toml").write_text(
+        'extends = "credit_crunch"\ndescription = "parent"\nentry_rate = 0.03\n[shocks.crunch]\nsize = 0.2\n'
+    )
     (tmp_path / "child.toml").write_text('extends = "parent.toml"\ndescription = "child"\nfixed_cost = 7.0\n')
     child = load_scenario(tmp_path / "child.toml")
     assert child.name == "child" and child.description == "child"
     assert child.entry_rate == 0.03 and child.fixed_cost == 7.0
-    assert child.shocks["crunch"].size == 0.2 and child.shocks["crunch"].rate_increase == 0.01  # rest from credit_crunch
+    assert (
+        child.shocks["crunch"].size == 0.2 and child.shocks["crunch"].rate_increase == 0.01
+    )  # rest from credit_crunch
     assert child.wage == load_scenario("baseline").wage
 
 
@@ -86,7 +90,10 @@ def test_show_prints_the_resolved_scenario(capsys, tmp_path):
     text = capsys.readouterr().out
     data = tomllib.loads(text)
     assert "extends" not in data
-    assert data["shocks"]["crunch"]["size"] == 0.5 and data["policies"]["guarantee_fund"]["instrument"] == "credit_guarantee"
+    assert (
+        data["shocks"]["crunch"]["size"] == 0.5
+        and data["policies"]["guarantee_fund"]["instrument"] == "credit_guarantee"
+    )
     # what show prints is itself a scenario that reproduces the parameters
     path = tmp_path / "resolved.toml"
     path.write_text(text)
@@ -102,7 +109,12 @@ def test_scenarios_lists_the_library(capsys):
 
 def test_run_from_manifest_reproduces_the_run(tmp_path):
     first = tmp_path / "first"
-    assert main(["run", "russia_sanctions", "--steps", "5", "--firms", "100", "--seed", "8", "--out", str(first), "--quiet"]) == 0
+    assert (
+        main(
+            ["run", "russia_sanctions", "--steps", "5", "--firms", "100", "--seed", "8", "--out", str(first), "--quiet"]
+        )
+        == 0
+    )
     manifest = json.loads((first / "manifest.json").read_text())
     assert manifest["parameters"]["shocks"]["sanctions_2014"]["size"] == 0.5
     again = tmp_path / "again"
@@ -114,7 +126,23 @@ def test_run_from_manifest_reproduces_the_run(tmp_path):
 # ---------------------------------------------------------------------------
 # Mutated scenario files: any file gets either a valid scenario or one clean line.
 
-KEYS = ["n_firms", "steps", "entry_rate", "wage", "markets", "policies", "shocks", "pools", "extends", "description", "markets.eu", "n_firm", "", "policies.p", "shocks.s"]
+KEYS = [
+    "n_firms",
+    "steps",
+    "entry_rate",
+    "wage",
+    "markets",
+    "policies",
+    "shocks",
+    "pools",
+    "extends",
+    "description",
+    "markets.eu",
+    "n_firm",
+    "",
+    "policies.p",
+    "shocks.s",
+]
 junk = st.one_of(
     st.integers(min_value=-(10**30), max_value=10**30),
     st.floats(allow_nan=True, allow_infinity=True),

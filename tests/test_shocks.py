@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import DistrictModel, shocks
-from sim.world import MARKETS, NICHES
+from sim import DistrictModel
+from sim.model.world import MARKETS, NICHES
+from sim.submodels import shocks
 
 
 def model_with(**shock) -> DistrictModel:

@@ -6,9 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import DistrictModel, demography, internationalisation, networks, supply
-from sim.space import PROXIMITY
-from sim.world import MARKETS
+from sim import DistrictModel
+from sim.model import graph
+from sim.model.links import supply_counts, supply_rows
+from sim.model.space import PROXIMITY
+from sim.model.world import MARKETS
+from sim.submodels import consortia, demography, internationalisation, supply
 
 USA = MARKETS.index("usa")
 
@@ -23,7 +26,7 @@ def chain() -> DistrictModel:
 
 def test_clients_are_larger_firms_buying_mostly_nearby(chain):
     f, p = chain.firms, chain.params
-    rc, rs = supply.rows_of(chain)
+    rc, rs = supply_rows(chain)
     assert rc.size > 100
     # links are made to smaller suppliers (either may have grown or shrunk since)
     since_start = chain.supply.since == 0
@@ -33,7 +36,7 @@ def test_clients_are_larger_firms_buying_mostly_nearby(chain):
     assert (proximity == 0).mean() > p.supplier_same_province - 0.1
     assert (proximity <= 1).mean() > 0.85
     assert (f.niche[rc] == f.niche[rs]).mean() > p.supplier_same_niche - 0.15
-    n_suppliers, n_clients = supply.counts(chain)
+    n_suppliers, n_clients = supply_counts(chain)
     assert n_suppliers.max() <= p.max_suppliers
     assert (n_clients > 0).sum() > 0.5 * rc.size / n_clients.max()
 
@@ -43,7 +46,7 @@ def test_a_supplier_loses_sales_when_its_client_collapses_or_exits():
     for _ in range(8):
         model.step()
     f = model.firms
-    rc, rs = supply.rows_of(model)
+    rc, rs = supply_rows(model)
     client = rc[np.argmax(f.output[rc])]
     suppliers = f.firm_id[rs[rc == client]]
     supply.trade(model)
@@ -81,7 +84,7 @@ def test_district_sales_count_final_buyers_only(chain):
 
 def test_client_costs_and_quality_follow_their_suppliers(small_model):
     f = small_model.firms
-    rc, rs = supply.rows_of(small_model)
+    rc, rs = supply_rows(small_model)
     client = rc[0]
     mine = rs[rc == client]
     supply.price_inputs(small_model)
@@ -105,11 +108,11 @@ def test_unreliable_suppliers_are_dropped(small_model):
 
 def test_contacts_include_clients_and_suppliers(small_model):
     f = small_model.firms
-    rc, rs = supply.rows_of(small_model)
+    rc, rs = supply_rows(small_model)
     client, supplier = rc[0], rs[0]
     f.served[client, 2] = True
     f.served[supplier, 2] = False
-    present = networks.contacts_present(small_model, np.array([supplier]))
+    present = graph.contacts_present(small_model, np.array([supplier]))
     assert present[0, 2]
     cost = internationalisation.entry_costs(small_model, np.array([supplier]))
     base = internationalisation.entry_costs(small_model)
@@ -152,16 +155,18 @@ def test_network_contract_members_share_the_sunk_cost(small_model):
     small_model.quarter_costs["entry"] = np.zeros(f.n)
     value = _value(small_model, rows, USA, 10.0)
     assert (value[:, USA] < 0).all()  # none would enter alone
-    internationalisation.form_consortia(small_model, rows, value, np.full(value.shape, 100.0))
+    consortia.form_consortia(small_model, rows, value, np.full(value.shape, 100.0))
     assert small_model.consortia_formed == 1
     assert f.served[rows, USA].all() and f.consortium[rows, USA].all()
     group = f.consortium_group[rows, USA]
     assert (group > 0).all() and np.unique(group).size == 1
     paid = small_model.quarter_costs["entry"][rows]
-    np.testing.assert_allclose(paid, p.consortium_entry_share * internationalisation.entry_costs(small_model)[USA] + p.network_contract_cost)
+    np.testing.assert_allclose(
+        paid, p.consortium_entry_share * internationalisation.entry_costs(small_model)[USA] + p.network_contract_cost
+    )
     # in a distant market, sharing the sunk cost outweighs the cost of organising the contract
     assert (paid < internationalisation.entry_costs(small_model)[USA]).all()
-    assert internationalisation.n_consortia(small_model) == 1
+    assert consortia.n_consortia(small_model) == 1
 
 
 def test_incomplete_or_large_groups_do_not_form(small_model):
@@ -169,10 +174,10 @@ def test_incomplete_or_large_groups_do_not_form(small_model):
     rows = _candidates(small_model, p.consortium_size)
     small_model.quarter_costs["entry"] = np.zeros(f.n)
     value = _value(small_model, rows, USA, 10.0)
-    internationalisation.form_consortia(small_model, rows[:-1], value[:-1], np.full(value[:-1].shape, 100.0))
+    consortia.form_consortia(small_model, rows[:-1], value[:-1], np.full(value[:-1].shape, 100.0))
     assert small_model.consortia_formed == 0 and not f.consortium[rows].any()
     f.employees[rows[0]] = p.consortium_max_employees + 1  # too large to join without a policy
-    internationalisation.form_consortia(small_model, rows, value, np.full(value.shape, 100.0))
+    consortia.form_consortia(small_model, rows, value, np.full(value.shape, 100.0))
     assert small_model.consortia_formed == 0
 
 
@@ -182,10 +187,10 @@ def test_network_contracts_are_signed_in_first_quarters_only(small_model):
     small_model.quarter_costs["entry"] = np.zeros(f.n)
     value = _value(small_model, rows, USA, 10.0)
     small_model.steps = 2
-    internationalisation.form_consortia(small_model, rows, value, np.full(value.shape, 100.0))
+    consortia.form_consortia(small_model, rows, value, np.full(value.shape, 100.0))
     assert small_model.consortia_formed == 0
     small_model.steps = 5
-    internationalisation.form_consortia(small_model, rows, value, np.full(value.shape, 100.0))
+    consortia.form_consortia(small_model, rows, value, np.full(value.shape, 100.0))
     assert small_model.consortia_formed == 1
 
 
@@ -194,12 +199,12 @@ def test_network_contracts_need_firms_that_know_each_other(small_model):
     rows = _candidates(small_model, p.consortium_size, linked=False)
     small_model.quarter_costs["entry"] = np.zeros(f.n)
     value = _value(small_model, rows, USA, 10.0)
-    internationalisation.form_consortia(small_model, rows, value, np.full(value.shape, 100.0))
+    consortia.form_consortia(small_model, rows, value, np.full(value.shape, 100.0))
     assert small_model.consortia_formed == 0  # same province, niche and market, but strangers
     # a supply link and collaborations, direct or through another member, are enough
     small_model.supply.add(f.firm_id[rows[[0]]], f.firm_id[rows[[1]]], 0)
     small_model.links.add(f.firm_id[rows[[1, 1]]], f.firm_id[rows[[2, 3]]], 0)
-    internationalisation.form_consortia(small_model, rows, value, np.full(value.shape, 100.0))
+    consortia.form_consortia(small_model, rows, value, np.full(value.shape, 100.0))
     assert small_model.consortia_formed == 1
 
 
@@ -211,13 +216,15 @@ def test_members_pool_market_information(small_model):
     f.consortium_group[rows, 1] = 7
     f.match[rows, 1] = [0.4, -0.2, 0.1, -0.3]
     lone = f.match[:, 2].copy()
-    internationalisation.share_information(small_model)
+    consortia.share_information(small_model)
     w = p.consortium_information
     mean = np.mean([0.4, -0.2, 0.1, -0.3])
     np.testing.assert_allclose(f.match[rows, 1], (1 - w) * np.array([0.4, -0.2, 0.1, -0.3]) + w * mean)
     np.testing.assert_array_equal(f.match[:, 2], lone)  # other cells untouched
-    internationalisation.leave(small_model, np.isin(np.arange(f.n), rows)[:, None] & (np.arange(f.match.shape[1]) == 1)[None, :])
-    assert (f.consortium_group[rows] == 0).all() and internationalisation.n_consortia(small_model) == 0
+    internationalisation.leave(
+        small_model, np.isin(np.arange(f.n), rows)[:, None] & (np.arange(f.match.shape[1]) == 1)[None, :]
+    )
+    assert (f.consortium_group[rows] == 0).all() and consortia.n_consortia(small_model) == 0
 
 
 def test_a_niche_shock_travels_up_the_supply_chain_and_moves_firms_out_of_the_niche():
@@ -229,8 +236,10 @@ def test_a_niche_shock_travels_up_the_supply_chain_and_moves_firms_out_of_the_ni
         for _ in range(20):
             model.step()
         f = model.firms
-        rc, rs = supply.rows_of(model)
-        exposed = np.unique(f.firm_id[rs[(f.niche[rc] == auto) & (f.niche[rs] != auto)]])  # other niches' suppliers of automotive firms
+        rc, rs = supply_rows(model)
+        exposed = np.unique(
+            f.firm_id[rs[(f.niche[rc] == auto) & (f.niche[rs] != auto)]]
+        )  # other niches' suppliers of automotive firms
         model.step()  # the first quarter of the shock
         alive = exposed[model.firms.row_of[exposed] >= 0]
         b2b = dict(zip(alive.tolist(), model.firms.b2b_sales[model.firms.row_of[alive]].tolist(), strict=True))
@@ -252,7 +261,7 @@ def test_a_niche_shock_travels_up_the_supply_chain_and_moves_firms_out_of_the_ni
 def test_looking_up_contacts_only_where_they_can_matter_changes_nothing(monkeypatch):
     """review_markets skips the contacts of reviewers that cannot enter anywhere; a full lookup gives the same run."""
     asked = []
-    lookup = networks.contacts_present
+    lookup = internationalisation.contacts_present
 
     def counted(model, rows):
         asked.append(len(rows))
@@ -265,9 +274,11 @@ def test_looking_up_contacts_only_where_they_can_matter_changes_nothing(monkeypa
             model.step()
         return model.observer.model_frame(model), sum(asked)
 
-    monkeypatch.setattr(networks, "contacts_present", counted)
+    monkeypatch.setattr(internationalisation, "contacts_present", counted)
     shortcut, looked_up = run()
-    monkeypatch.setattr(internationalisation, "_contacts_of_reviewers", lambda model, reviewing, *_: counted(model, reviewing))
+    monkeypatch.setattr(
+        internationalisation, "_contacts_of_reviewers", lambda model, reviewing, *_: counted(model, reviewing)
+    )
     full, all_reviewers = run()
     assert full.equals(shortcut)
     assert looked_up < 0.6 * all_reviewers  # the shortcut did skip most lookups

@@ -1,0 +1,231 @@
+"""Experiment definitions: what to run (compare, sweep, sensitivity) and which outcomes to keep.
+
+An experiment file (TOML, in ``experiments/``) reads like the question it
+asks: scenarios to compare against a baseline, parameters to sweep, or
+uncertain parameters whose influence to measure, plus the outcomes and how
+each is summarised. ``load_experiment`` validates it as strictly as a
+scenario file (one line naming the file, the key and what is allowed);
+sim/experiments/designs.py turns it into runs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim.config import ScenarioError, load_scenario, read_toml, resolve_library_path, with_values
+from sim.config.scenarios import format_error, parameter_value
+from sim.model.observe import MODEL_COLUMNS
+
+EXPERIMENT_DIR = Path(__file__).resolve().parent.parent.parent / "experiments"
+
+
+class Outcome(BaseModel):
+    """One model-level column and how a run is summarised by it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str = Field(..., description="a column of model.parquet (docs/outputs.md)")
+    summary: Literal["final", "mean_last", "cumulative"] = Field(
+        "mean_last", description="last value, mean of the last quarters, or sum over the last quarters"
+    )
+    quarters: int | None = Field(
+        8, ge=1, le=100_000, description="quarters for mean_last and cumulative (empty: the whole run)"
+    )
+    description: str = ""
+
+    @field_validator("column")
+    @classmethod
+    def _column(cls, v: str) -> str:
+        if v not in MODEL_COLUMNS:
+            close = difflib.get_close_matches(v, MODEL_COLUMNS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(MODEL_COLUMNS)}"
+            raise ValueError(f"unknown column {v!r}{hint}")
+        return v
+
+    def summarise(self, series: np.ndarray) -> float:
+        """The summary of one run's series (one value per quarter)."""
+        window = series if self.quarters is None else series[-self.quarters :]
+        if self.summary == "final":
+            return float(series[-1])
+        if self.summary == "mean_last":
+            return float(np.mean(window))
+        return float(np.sum(window))
+
+
+class Range(BaseModel):
+    """Values of a swept or uncertain parameter: a list, or bounds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    values: list[float] | None = Field(None, description="explicit values (grid designs)")
+    low: float | None = None
+    high: float | None = None
+    levels: int = Field(5, ge=2, le=1000, description="grid points between low and high")
+
+    @model_validator(mode="after")
+    def _check(self) -> Range:
+        if self.values is not None:
+            if not self.values:
+                raise ValueError("values must not be empty")
+            if self.low is not None or self.high is not None:
+                raise ValueError("give values or low and high, not both")
+        elif self.low is None or self.high is None:
+            raise ValueError("give values, or low and high")
+        elif not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        return self
+
+    def grid(self) -> list[float]:
+        return list(self.values) if self.values is not None else list(np.linspace(self.low, self.high, self.levels))
+
+
+class _Experiment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = ""
+    description: str = Field("", description="the question the experiment answers")
+    replications: int = Field(
+        10, ge=1, le=100_000, description="runs per scenario or design point (seeds seed, seed+1, ...)"
+    )
+    seed: int = Field(1, ge=0, le=2**62, description="seed of replication 0")
+    steps: int | None = Field(None, ge=1, le=2000, description="quarters per run (empty: the scenario's)")
+    n_firms: int | None = Field(None, ge=1, le=500_000, description="firms per run (empty: the scenario's)")
+    panels: bool = Field(False, description="also keep every run's firm panel (large)")
+    outcomes: dict[str, Outcome] = Field(..., min_length=1, description="outcomes by name")
+
+
+class Compare(_Experiment):
+    """Scenarios against a baseline, paired by replication."""
+
+    kind: Literal["compare"]
+    baseline: str = "baseline"
+    scenarios: list[str] = Field(..., min_length=1)
+    confidence: float = Field(
+        0.95, gt=0, lt=1, description="confidence of the intervals (Bonferroni-adjusted over scenarios)"
+    )
+
+    @field_validator("scenarios")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("a scenario is listed twice")
+        return v
+
+
+class Sweep(_Experiment):
+    """Parameters varied over a design, each point replicated."""
+
+    kind: Literal["sweep"]
+    scenario: str = "baseline"
+    design: Literal["grid", "lhs", "random"] = "grid"
+    points: int = Field(20, ge=1, le=1_000_000, description="design points for lhs and random")
+    parameters: dict[str, Range] = Field(..., min_length=1)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Sweep:
+        if self.design != "grid":
+            for name, r in self.parameters.items():
+                if r.values is not None:
+                    raise ValueError(f"parameters.{name}: lhs and random designs need low and high, not values")
+        return self
+
+
+class Sensitivity(_Experiment):
+    """Global sensitivity analysis with SALib (Sobol or Morris)."""
+
+    kind: Literal["sensitivity"]
+    scenario: str = "baseline"
+    method: Literal["sobol", "morris"] = "sobol"
+    samples: int = Field(64, ge=2, le=1_000_000, description="base sample N: Sobol runs N(D+2) points, Morris N(D+1)")
+    levels: int = Field(4, ge=2, le=100, description="Morris grid levels")
+    replications: int = Field(1, ge=1, le=100_000)
+    confidence: float = Field(0.95, gt=0, lt=1, description="confidence of the indices' intervals (SALib bootstrap)")
+    parameters: dict[str, Range] = Field(..., min_length=2)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Sensitivity:
+        for name, r in self.parameters.items():
+            if r.values is not None:
+                raise ValueError(f"parameters.{name}: sensitivity needs low and high, not values")
+        if self.method == "sobol" and self.samples & (self.samples - 1):
+            raise ValueError(f"samples must be a power of 2 for Sobol designs (got {self.samples})")
+        return self
+
+
+Experiment = Annotated[Compare | Sweep | Sensitivity, Field(discriminator="kind")]
+
+
+class _File(BaseModel):
+    experiment: Experiment
+
+
+def resolve_experiment_path(name: str | Path) -> Path:
+    """An experiment is a path to a TOML file or the name of one in ``experiments/``."""
+    return resolve_library_path(name, EXPERIMENT_DIR, "experiment")
+
+
+def parse_experiment(data: dict[str, Any], source: str) -> Compare | Sweep | Sensitivity:
+    """Validate experiment data; errors are one line naming ``source`` and the key."""
+    if "kind" not in data:
+        raise ScenarioError(f"{source}: missing key 'kind'; allowed: compare, sweep, sensitivity")
+    try:
+        experiment = _File.model_validate({"experiment": data}).experiment
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        loc = tuple(first.get("loc", ()))[2:]  # drop ("experiment", kind)
+        if first["type"] == "union_tag_invalid":
+            raise ScenarioError(
+                f"{source}: kind: unknown kind {data.get('kind')!r}; allowed: compare, sweep, sensitivity"
+            ) from None
+        if first["type"] == "extra_forbidden":
+            model = {"compare": Compare, "sweep": Sweep, "sensitivity": Sensitivity}[data["kind"]]
+            allowed = (
+                list(model.model_fields)
+                if len(loc) == 1
+                else (list(Outcome.model_fields) if loc[0] == "outcomes" else list(Range.model_fields))
+            )
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (allowed here: {', '.join(allowed)})"
+            raise ScenarioError(f"{source}: unknown key {'.'.join(map(str, loc))!r}{hint}") from None
+        raise ScenarioError(format_error({**first, "loc": loc}, source)) from None
+    _check_references(experiment, source)
+    return experiment
+
+
+def _check_references(experiment: Compare | Sweep | Sensitivity, source: str) -> None:
+    """Scenarios must load; swept parameters must be numeric parameters of the scenario, their values valid."""
+    names = [experiment.baseline, *experiment.scenarios] if isinstance(experiment, Compare) else [experiment.scenario]
+    for name in names:
+        try:
+            load_scenario(name)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{source}: scenario {name!r}: {exc}") from None
+    if isinstance(experiment, Compare):
+        return
+    base = load_scenario(experiment.scenario)
+    for dotted, rng in experiment.parameters.items():
+        where = f"{source}: parameters.{dotted}"
+        parameter_value(base, dotted, where)
+        for value in rng.grid() if rng.values is not None else (rng.low, rng.high):
+            with_values(base, {dotted: value}, where)
+
+
+def load_experiment(name: str | Path, **overrides: Any) -> tuple[Compare | Sweep | Sensitivity, Path]:
+    """Read, apply command-line overrides (replications, steps, n_firms), validate."""
+    path = resolve_experiment_path(name)
+    data = read_toml(path)
+    data.setdefault("name", path.stem)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return parse_experiment(data, str(path)), path
+
+
+def experiment_dump(experiment: Compare | Sweep | Sensitivity) -> dict[str, Any]:
+    """A JSON-able copy of the validated definition."""
+    return json.loads(experiment.model_dump_json())

@@ -1,0 +1,406 @@
+"""Observation: model-level indicators every step and a sparse firm panel (ODD 7.8).
+
+Indicators are computed once per step from the firm arrays and handed to
+Mesa's DataCollector. The firm panel is kept apart from it: collecting every
+firm every step is the classic memory blow-up of agent-based models, so firms
+are recorded every ``panel_every`` steps, at the last step, and when they exit.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from sim.model import graph
+from sim.model.arrays import row_sums, take_rows
+from sim.model.calendar import quarter_of, year_of
+from sim.model.firms import exporters, niche_groups
+from sim.model.links import degree, supply_counts
+from sim.model.world import FOREIGN_MARKETS, MARKETS, N_MARKETS, N_NICHES, N_PROVINCES, NICHES, PROVINCES
+from sim.submodels import consortia, knowhow, specialisation, supply
+from sim.submodels.finance import net_worth
+from sim.submodels.policy import INSTRUMENT_TYPES
+
+GUARANTEE = INSTRUMENT_TYPES.index("credit_guarantee")
+
+MODEL_COLUMNS: tuple[str, ...] = (
+    "step",
+    "year",
+    "quarter",
+    "n_firms",
+    "employment",
+    "sales",
+    "domestic_sales",
+    "export_sales",
+    "export_share",
+    "n_exporters",
+    "exporter_share",
+    *(f"exports_{m}" for m in FOREIGN_MARKETS),
+    "mean_productivity",
+    "productivity_p90_p10",
+    "mean_quality",
+    "mean_markup",
+    "hhi",
+    "niche_diversity",
+    "n_entries",
+    "spinoff_entries",
+    "n_exits",
+    "profits",
+    "debt",
+    "niche_switches",
+    "n_small_specialised",
+    "small_specialised_exit_rate",
+    "mean_know_how",
+    "n_collab_links",
+    "n_supply_links",
+    "b2b_sales",
+    "network_density",
+    "network_clustering",
+    "giant_component_share",
+    "policy_spending",
+    *(f"spending_{kind}" for kind in INSTRUMENT_TYPES),
+    "guarantee_losses",
+    "policy_cost",
+    "n_university_links",
+    "n_training",
+    "consortia_formed",
+    "n_consortia",
+)
+
+# Bit patterns of served markets -> names, for the panel's ``markets`` column.
+_WEIGHTS = 1 << np.arange(N_MARKETS)
+_MARKET_LISTS = np.empty(1 << N_MARKETS, dtype=object)
+for _code in range(1 << N_MARKETS):
+    _MARKET_LISTS[_code] = [m for i, m in enumerate(MARKETS) if _code >> i & 1]
+
+
+def herfindahl_by_niche(niche: np.ndarray, sales: np.ndarray) -> np.ndarray:
+    """Herfindahl index of sales shares among the region's firms in each niche."""
+    niche = niche.astype(np.intp)
+    totals = np.bincount(niche, weights=sales, minlength=N_NICHES)
+    shares = sales / np.maximum(totals[niche], 1e-12)
+    return np.bincount(niche, weights=shares**2, minlength=N_NICHES)
+
+
+def shannon(weights: np.ndarray) -> float:
+    """Shannon entropy (nats) of a non-negative weight vector."""
+    total = weights.sum()
+    if total <= 0:
+        return 0.0
+    q = weights[weights > 0] / total
+    return float(-(q * np.log(q)).sum())
+
+
+def _percentile_linear(values: np.ndarray, fraction: float) -> float:
+    """np.percentile(values, 100 x fraction), linear method, from ``values`` partitioned around the two ranks it needs.
+
+    The same float operations as numpy's, so the result is identical.
+    """
+    virtual = (values.size - 1) * fraction
+    i = math.floor(virtual)
+    a, b = float(values[i]), float(values[min(i + 1, values.size - 1)])
+    gamma = virtual - i
+    diff = b - a
+    return b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma
+
+
+def within_niche_p90_p10(niche: np.ndarray, productivity: np.ndarray, order: np.ndarray | None = None) -> float:
+    """Mean over niches of the 90/10 productivity ratio inside each niche (pattern 6 is within industries).
+
+    ``order``: the rows grouped by niche, if already known (the order inside a niche does not matter).
+    """
+    niche = niche.astype(np.intp)
+    if order is None:
+        order = np.argsort(niche.astype(np.int16), kind="stable")  # small integer keys: radix sort
+    stops = np.cumsum(np.bincount(niche, minlength=N_NICHES)).tolist()
+    grouped = productivity[order]
+    ratios = []
+    start = 0
+    for k in range(N_NICHES):
+        values = grouped[start : stops[k]]
+        start = stops[k]
+        if values.size >= 10:
+            last = values.size - 1
+            kth = sorted({min(math.floor(last * q) + j, last) for q in (0.9, 0.1) for j in (0, 1)})
+            values = np.partition(values, kth)
+            ratios.append(_percentile_linear(values, 0.9) / _percentile_linear(values, 0.1))
+    return float(np.mean(ratios)) if ratios else 1.0
+
+
+def market_codes(served: np.ndarray) -> np.ndarray:
+    """Bit pattern of the markets each firm serves (bit i: market i), as int64."""
+    if served.shape[1] <= 8:
+        return np.packbits(served, axis=1, bitorder="little")[:, 0].astype(np.int64)
+    return (served * _WEIGHTS).sum(axis=1)
+
+
+def indicators(
+    model, n_entries: int, n_exits: int, exiting_flows: dict[str, np.ndarray] | None = None
+) -> dict[str, float]:
+    """All model-level indicators of the current step (see docs/outputs.md).
+
+    Stocks (firms, employment, means) describe the firms alive at the end of
+    the quarter; flows (sales, exports, profits) include the firms that
+    exited during it.
+    """
+    f, p = model.firms, model.params
+    t = model.steps
+    exporter = exporters(f.served)
+    employment = float(f.employees.sum())
+    by_market = np.einsum("ij->j", f.sales)  # sales.sum(axis=0), the same additions in the same order, faster
+    profits = float(f.profit.sum())
+    if exiting_flows is not None:
+        by_market = by_market + exiting_flows["by_market"]
+        profits += float(exiting_flows["profit"])
+    sales = float(by_market.sum())
+    exports = float(by_market[1:].sum())
+    w = f.employees / max(employment, 1e-12)
+    know_how, fit = knowhow.fit(model)
+    small = specialisation.is_small_specialised(model, fit=fit)
+    small_exits = int(exiting_flows["small_specialised"]) if exiting_flows is not None else 0
+    if f.n:
+        hhi = herfindahl_by_niche(f.niche, f.revenue)
+        present = np.bincount(f.niche.astype(np.intp), minlength=N_NICHES) > 0
+        mean_hhi = float(hhi[present].mean())
+    else:
+        mean_hhi = 0.0
+    row = {
+        "step": t,
+        "year": year_of(t, p.start_year),
+        "quarter": quarter_of(t),
+        "n_firms": f.n,
+        "employment": employment,
+        "sales": sales,
+        "domestic_sales": float(by_market[0]),
+        "export_sales": exports,
+        "export_share": exports / sales if sales > 0 else 0.0,
+        "n_exporters": int(exporter.sum()),
+        "exporter_share": float(exporter.mean()) if f.n else 0.0,
+        **{f"exports_{m}": float(by_market[i + 1]) for i, m in enumerate(FOREIGN_MARKETS)},
+        "mean_productivity": float((w * f.productivity).sum()),
+        # grouping by niche is cached: next quarter's partner search and imitation reuse it
+        "productivity_p90_p10": within_niche_p90_p10(f.niche, f.productivity, niche_groups(f)[0]),
+        "mean_quality": float((w * f.quality).sum()),
+        "mean_markup": float((w * f.markup).sum()),
+        "hhi": mean_hhi,
+        "niche_diversity": shannon(np.bincount(f.niche.astype(np.intp), weights=f.employees, minlength=N_NICHES)),
+        "n_entries": n_entries,
+        "spinoff_entries": int(getattr(model, "spinoff_entries", 0)),
+        "n_exits": n_exits,
+        "niche_switches": int(getattr(model, "niche_switches", 0)),
+        "n_small_specialised": int(small.sum()),
+        "small_specialised_exit_rate": small_exits / max(int(small.sum()) + small_exits, 1),
+        "mean_know_how": float(know_how.mean()) if f.n else 0.0,
+        "profits": profits,
+        "debt": float(f.debt.sum()),
+        **model.observer.network,
+        **supply.metrics(model),
+        "policy_spending": float(model.policy_spending.sum()),
+        **{f"spending_{kind}": float(model.policy_spending[i]) for i, kind in enumerate(INSTRUMENT_TYPES)},
+        "guarantee_losses": float(model.guarantee_losses),
+        # fiscal cost: grants, plus what guarantee funds pay out (their provisions are only reserved)
+        "policy_cost": float(model.policy_spending.sum() - model.policy_spending[GUARANTEE] + model.guarantee_losses),
+        "n_university_links": int((f.collab_until >= t).sum()),
+        "n_training": int((f.training_until >= t).sum()),
+        "consortia_formed": int(model.consortia_formed),
+        "n_consortia": consortia.n_consortia(model),
+    }
+    return row
+
+
+PROVINCE_COLUMNS: tuple[str, ...] = ("step", "province", "firms", "employment", "exports", "exporters")
+
+
+def province_totals(model, exiting_flows: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Firms, employment, exporters (end of quarter) and exports (incl. firms that exited) by province."""
+    f = model.firms
+    province = f.province.astype(np.intp)
+    exports = np.bincount(province, weights=row_sums(f.sales[:, 1:]), minlength=N_PROVINCES)
+    if exiting_flows is not None:
+        exports = exports + exiting_flows["province_exports"]
+    return {
+        "step": np.full(N_PROVINCES, model.steps, dtype=np.int32),
+        "province": np.arange(N_PROVINCES, dtype=np.int8),
+        "firms": np.bincount(province, minlength=N_PROVINCES).astype(np.int64),
+        "employment": np.bincount(province, weights=f.employees, minlength=N_PROVINCES),
+        "exports": exports,
+        "exporters": np.bincount(province, weights=exporters(f.served), minlength=N_PROVINCES).astype(np.int64),
+    }
+
+
+def _latest(model, name: str) -> float:
+    return model.observer.latest[name]
+
+
+class Observer:
+    """Feeds Mesa's DataCollector and keeps the firm panel."""
+
+    def __init__(self, model) -> None:
+        self.latest: dict[str, float] = {}
+        self.panel: list[dict[str, np.ndarray]] = []
+        self.last_panel_step = -1
+        self.exiting_flows: dict[str, np.ndarray] | None = None
+        self.provinces: list[dict[str, np.ndarray]] = []
+        self.network: dict[str, float] = {}
+        model.datacollector = mesa.DataCollector(
+            model_reporters={name: partial(_latest, name=name) for name in MODEL_COLUMNS}
+        )
+
+    def collect(self, model, n_entries: int = 0, n_exits: int = 0) -> None:
+        """Record this step's indicators, the province totals, and the firm panel when it is due."""
+        if model.steps % model.params.panel_every == 0 or not self.network:
+            self.network = graph.metrics(model)  # measured with the panel (yearly), repeated in between
+        self.latest = indicators(model, n_entries, n_exits, self.exiting_flows)
+        self.provinces.append(province_totals(model, self.exiting_flows))
+        self.exiting_flows = None
+        model.datacollector.collect(model)
+        if model.steps % model.params.panel_every == 0:
+            self.record_panel(model)
+
+    def firm_rows(self, model, mask: np.ndarray | slice = slice(None), exited: bool = False) -> dict[str, np.ndarray]:
+        """Raw panel columns for the selected firms at the current step (framed later)."""
+        f = model.firms
+        if not isinstance(mask, slice):
+            mask = (
+                np.flatnonzero(mask) if np.asarray(mask).dtype == np.bool_ else np.asarray(mask)
+            )  # a few rows: take them by index
+        served, sales, support, location = (
+            take_rows(values, mask) for values in (f.served, f.sales, f.support, f.location)
+        )
+        n = int(served.shape[0])
+
+        def copy(values: np.ndarray) -> np.ndarray:
+            return values[mask].copy() if isinstance(mask, slice) else values.take(mask)
+
+        n_suppliers, n_clients = supply_counts(model)
+        know_how, fit = knowhow.fit(model, mask)
+        return {
+            "step": np.full(n, model.steps, dtype=np.int32),
+            "firm_id": copy(f.firm_id),
+            "province": copy(f.province),
+            "niche": copy(f.niche),
+            "age": (model.steps - f.entered_step[mask]).astype(np.int32),
+            "employees": copy(f.employees),
+            "sales": copy(f.revenue),
+            "export_sales": row_sums(sales[:, 1:]),
+            "n_markets": served.sum(axis=1).astype(np.int8),
+            "markets": market_codes(served),
+            "productivity": copy(f.productivity),
+            "quality": copy(f.quality),
+            "price": copy(f.price),
+            "markup": copy(f.markup),
+            "profit": copy(f.profit),
+            "cash": copy(f.cash),
+            "debt": copy(f.debt),
+            "net_worth": net_worth(model, mask),
+            "entered_step": copy(f.entered_step),
+            "parent_id": copy(f.parent_id),
+            "n_partners": degree(model)[mask].astype(np.int32),
+            "n_suppliers": n_suppliers[mask].astype(np.int32),
+            "n_clients": n_clients[mask].astype(np.int32),
+            "b2b_sales": copy(f.b2b_sales),
+            "know_how": know_how,
+            "specialisation": fit,
+            "niche_entered": copy(f.niche_entered),
+            "x_km": location[:, 0].copy(),
+            "y_km": location[:, 1].copy(),
+            "university_link": f.collab_until[mask] >= model.steps,
+            "training": f.training_until[mask] >= model.steps,
+            "policy_support": support.sum(axis=1),
+            **{f"support_{kind}": support[:, i].copy() for i, kind in enumerate(INSTRUMENT_TYPES)},
+            "exited": np.full(n, exited),
+        }
+
+    def record_panel(self, model) -> None:
+        """Snapshot every living firm (skipped if this step is already recorded)."""
+        if self.last_panel_step == model.steps:
+            return
+        self.last_panel_step = model.steps
+        self.panel.append(self.firm_rows(model))
+
+    def record_exits(self, model, mask: np.ndarray) -> None:
+        """Last row of each exiting firm, flagged ``exited``, and its flows of the quarter."""
+        rows = np.flatnonzero(mask)
+        chunk = self.firm_rows(model, rows, exited=True)
+        self.panel.append(chunk)
+        f = model.firms
+        province = f.province[rows].astype(np.intp)
+        sales = f.sales[rows]
+        self.exiting_flows = {
+            "by_market": sales.sum(axis=0),
+            "profit": f.profit[rows].sum(),
+            "province_exports": np.bincount(province, weights=row_sums(sales[:, 1:]), minlength=N_PROVINCES),
+            "small_specialised": specialisation.is_small_specialised(model, rows, fit=chunk["specialisation"]).sum(),
+        }
+
+    def province_frame(self) -> pd.DataFrame:
+        """Totals by province and step (provinces.parquet)."""
+        if not self.provinces:
+            return pd.DataFrame(columns=list(PROVINCE_COLUMNS))
+        columns = {name: np.concatenate([chunk[name] for chunk in self.provinces]) for name in PROVINCE_COLUMNS}
+        frame = pd.DataFrame(columns)
+        frame["province"] = pd.Categorical.from_codes(frame["province"].astype(np.int8), categories=list(PROVINCES))
+        return frame
+
+    def model_frame(self, model) -> pd.DataFrame:
+        """The model-level time series, one row per step."""
+        frame = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        return frame.astype(
+            {
+                "step": np.int32,
+                "year": np.int32,
+                "quarter": np.int8,
+                "n_firms": np.int64,
+                "n_exporters": np.int64,
+                "n_entries": np.int64,
+                "n_exits": np.int64,
+            }
+        )
+
+    def panel_frame(self) -> pd.DataFrame:
+        """The firm panel sorted by step, exit flag and firm id."""
+        chunks = self.panel or [self.firm_rows_template()]
+        columns = {name: np.concatenate([chunk[name] for chunk in chunks]) for name in chunks[0]}
+        frame = pd.DataFrame(columns)
+        frame["province"] = pd.Categorical.from_codes(frame["province"].astype(np.int8), categories=list(PROVINCES))
+        frame["niche"] = pd.Categorical.from_codes(frame["niche"].astype(np.int8), categories=list(NICHES))
+        frame["markets"] = _MARKET_LISTS[frame["markets"].to_numpy()]
+        return frame.sort_values(["step", "exited", "firm_id"], kind="stable").reset_index(drop=True)
+
+    @staticmethod
+    def firm_rows_template() -> dict[str, np.ndarray]:
+        """Empty panel columns with their dtypes."""
+        return {
+            "step": np.zeros(0, np.int32),
+            "firm_id": np.zeros(0, np.int64),
+            "province": np.zeros(0, np.int8),
+            "niche": np.zeros(0, np.int8),
+            "age": np.zeros(0, np.int32),
+            **{name: np.zeros(0) for name in ("employees", "sales", "export_sales")},
+            "n_markets": np.zeros(0, np.int8),
+            "markets": np.zeros(0, np.int64),
+            **{
+                name: np.zeros(0)
+                for name in ("productivity", "quality", "price", "markup", "profit", "cash", "debt", "net_worth")
+            },
+            "entered_step": np.zeros(0, np.int32),
+            "parent_id": np.zeros(0, np.int64),
+            "n_partners": np.zeros(0, np.int32),
+            "n_suppliers": np.zeros(0, np.int32),
+            "n_clients": np.zeros(0, np.int32),
+            "b2b_sales": np.zeros(0),
+            "know_how": np.zeros(0),
+            "specialisation": np.zeros(0),
+            "niche_entered": np.zeros(0, np.int32),
+            "x_km": np.zeros(0),
+            "y_km": np.zeros(0),
+            "university_link": np.zeros(0, bool),
+            "training": np.zeros(0, bool),
+            "policy_support": np.zeros(0),
+            **{f"support_{kind}": np.zeros(0) for kind in INSTRUMENT_TYPES},
+            "exited": np.zeros(0, bool),
+        }

@@ -1,0 +1,151 @@
+"""Competition: logit demand with decreasing-returns market reach and customer inertia (ODD 7.2).
+
+In every (market, niche) cell the firms present and a pool of foreign rivals
+share the buyers' expenditure. A firm's attractiveness is its reach times its
+competitiveness, a_i = L_i^alpha x E_i, with E_i = (q_i / q_R)^bq x
+(p_i (1 + tau) / p_R)^-bp measured against the rival pool, and alpha < 1
+(bigger firms reach more buyers, less than proportionally). The share buyers
+would give a firm is the logit s*_i = a_i / (R + sum_j a_j), R being the
+rivals' mass. Buyers move slowly: the realised share closes a share lambda
+of the gap to s* each quarter. A firm that cannot serve its demand
+(capacity = employees x productivity) is rationed and the unserved buyers go
+to the rivals. Because alpha < 1, a firm's equilibrium size grows with its
+competitiveness with elasticity 1/(1 - alpha) but does not explode, unlike a
+pure replicator.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.model.arrays import flat_index, row_sums, served_cells
+from sim.model.firms import firm_cell_totals, niche_rows
+from sim.model.world import N_MARKETS, N_NICHES
+
+
+def set_prices(model) -> None:
+    """Ex-works price p_i = (1 + mu_i) (w / A_i + c_m (1 + gamma_i)): markup over unit labour and material cost.
+
+    gamma_i is the change in material cost due to the firm's regional suppliers (submodels/supply.py).
+    """
+    f, p = model.firms, model.params
+    f.price[:] = (1.0 + f.markup) * (model.wage / f.productivity + p.material_cost * (1.0 + f.input_cost_gap))
+
+
+def _cell_constant(model) -> np.ndarray:
+    """The (market, niche) part of log(E_firm / E_rival), transposed to (niches, markets)."""
+    p, mk = model.params, model.markets
+    bq = p.market_array("quality_weight")
+    bp = p.market_array("price_weight")
+    tau = p.market_array("trade_cost")
+    cell = bp[:, None] * (np.log(mk.rival_price) - np.log((1.0 + tau) * mk.price_factor)[:, None]) - bq[
+        :, None
+    ] * np.log(mk.rival_quality)
+    return cell.T
+
+
+def _log_competitiveness_by_market(model) -> np.ndarray:
+    """log_competitiveness transposed, shape (markets, firms): rows are long, so numpy's loops are fast."""
+    f, p = model.firms, model.params
+    bq = p.market_array("quality_weight")
+    bp = p.market_array("price_weight")
+    out = bq[:, None] * (np.log(f.quality) + f.input_quality)  # suppliers' quality enters the product (sim/supply.py)
+    out -= bp[:, None] * np.log(f.price)
+    out += np.take(_cell_constant(model).T, niche_rows(f), axis=1)
+    return out
+
+
+def log_competitiveness(model) -> np.ndarray:
+    """log(E_firm / E_rival) in every market, shape (firms, markets).
+
+    Separable: bq log q_i - bp log p_i plus a (market, niche) constant holding
+    the rivals, trade costs and exchange rates, so only 2n logs are taken.
+    """
+    return np.ascontiguousarray(_log_competitiveness_by_market(model).T)
+
+
+def log_attractiveness(model) -> np.ndarray:
+    """log a, clipped to [-200, 200], in every market, shape (firms, markets), served or not."""
+    f = model.firms
+    log_a = _log_competitiveness_by_market(model)
+    log_a += model.params.reach_elasticity * np.log(f.employees)
+    out = np.add(log_a.T, f.match, out=np.empty((f.n, N_MARKETS)))
+    return np.clip(out, -200, 200, out=out)
+
+
+def attractiveness(model) -> np.ndarray:
+    """a = employees^alpha x E x exp(match) in every market, shape (firms, markets), served or not."""
+    out = log_attractiveness(model)
+    return np.exp(out, out=out)
+
+
+def target_shares(
+    model, attract: np.ndarray | None, present: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Logit shares s* of the served cells and the denominators R + sum a, shape (markets, niches).
+
+    ``present``: the attractiveness of served cells, 0 elsewhere, if already known (``attract`` is then not used).
+    """
+    f, mk = model.firms, model.markets
+    niche = niche_rows(f)
+    if present is None:
+        present = attract * f.served
+    denominator = mk.rival_mass + firm_cell_totals(f, present)
+    present /= np.take(denominator.T, niche, axis=0)
+    return present, denominator
+
+
+def update_rival_share(model) -> None:
+    """The rivals hold whatever share of each cell the region's firms do not.
+
+    Call after changing the firms' shares; the sums are taken when
+    ``model.markets.rival_share`` is next read (nothing in a step reads it).
+    """
+    model.markets._rival_share_of = model
+
+
+def clear_markets(model) -> None:
+    """Move shares toward the logit targets, serve demand up to capacity, book sales.
+
+    In every served cell (firm i, market m of its niche k):
+    s*_im = a_im / (R_mk + sum_j a_jm), the sum over the firms serving the
+    cell; s_im <- s_im + lambda (s*_im - s_im). Units demanded are
+    D_i = sum_m E_mk s_im / ((1 + tau_m) e_m) / p_i (buyers' spending net of
+    trade costs tau and exchange rates e, at the firm's price); the firm
+    serves the fraction phi_i = min(1, L_i A_i / D_i) of them, and its shares,
+    output and sales are scaled by phi_i (unserved buyers go to the rivals).
+
+    Attractiveness is computed for every cell (kept in logs: this quarter's
+    entry decisions read it for the firms that review their markets); the
+    rest works on the served cells alone, a fifth of them in the baseline.
+    """
+    f, p, mk = model.firms, model.params, model.markets
+    set_prices(model)
+    model.log_attract = log_attractiveness(model)
+    cells, rows, markets = served_cells(f.served)  # row-major, the order of the dense sums
+    cell = flat_index(niche_rows(f)[rows], markets, N_MARKETS)  # the (niche, market) cell of each
+    present = np.exp(model.log_attract.take(cells))
+    # Unserved cells only added zeros to these sums: leaving them out changes no bit.
+    totals = np.bincount(cell, weights=present, minlength=N_NICHES * N_MARKETS)
+    model.denominator = mk.rival_mass + totals.reshape(N_NICHES, N_MARKETS).T
+    old = f.share.take(cells)
+    share = present / model.denominator.T.ravel()[cell]  # logit target s*
+    share -= old
+    share *= p.customer_inertia_speed
+    share += old  # s + lambda (s* - s)
+
+    tau = p.market_array("trade_cost")
+    # Buyers' spending on each firm, net of trade costs and exchange rates, is
+    # what the firm would invoice at its own price (the price cancels out).
+    invoiced = np.zeros((f.n, N_MARKETS))
+    np.put(invoiced, cells, mk.expenditure.T.ravel()[cell] * share * (1.0 / ((1.0 + tau) * mk.price_factor))[markets])
+    demanded = row_sums(invoiced) / f.price  # units
+    capacity = f.employees * f.productivity
+    served_fraction = np.minimum(1.0, capacity / np.maximum(demanded, 1e-12))
+
+    np.put(f.share, cells, share * served_fraction[rows])
+    update_rival_share(model)
+    f.demanded[:] = demanded
+    f.output[:] = demanded * served_fraction
+    np.multiply(invoiced, served_fraction[:, None], out=f.sales)
+    f.revenue[:] = row_sums(f.sales)

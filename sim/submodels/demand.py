@@ -1,0 +1,135 @@
+"""Demand: expenditure per destination market and niche, and the foreign rivals.
+
+Expenditure follows a trend with persistent AR(1) shocks (a market-wide and
+a niche-specific component); each firm's match with the buyers of each market
+follows its own AR(1). Each market-niche also holds a pool of foreign
+rivals whose price falls and quality rises at trend rates with noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.model.firms import firm_cell_totals
+from sim.model.world import DOMESTIC, N_MARKETS, N_NICHES, NICHES
+
+
+@dataclass
+class Markets:
+    """State of every (market, niche) cell; arrays are shaped (markets, niches)."""
+
+    trend: np.ndarray  # expenditure without shocks, EUR thousand per quarter
+    shock: np.ndarray  # log deviation from trend
+    expenditure: np.ndarray  # trend * exp(shock)
+    rival_price: np.ndarray  # consumer price of the rival pool, EUR thousand per unit
+    rival_quality: np.ndarray
+    rival_mass: np.ndarray  # rivals' weight in the logit denominator (set at initialisation)
+    demand_multiplier: np.ndarray  # shocks: multiplier of expenditure (1 = none), set by submodels/shocks.py
+    price_factor: np.ndarray  # shocks: multiplier of regional firms' consumer prices abroad (exchange rate)
+    growth_shift: np.ndarray  # shocks: change in annual trend growth
+    rival_quality_shift: np.ndarray  # shocks: shift of the rivals' quality anchor (log)
+    rival_price_gap: np.ndarray  # initial log gap of rivals' price to the regional niche mean
+    rival_quality_gap: np.ndarray  # initial log gap of rivals' quality to the regional niche mean
+    _rival_share: np.ndarray | None = field(default=None, repr=False)
+    _rival_share_of: Any = field(
+        default=None, repr=False, compare=False
+    )  # model whose firms' shares it is derived from
+
+    @property
+    def rival_share(self) -> np.ndarray:
+        """Share of expenditure won by the rival pool (whatever the region's firms do not hold).
+
+        Recomputed from the firms' shares only when read after a change
+        (competition.update_rival_share marks it), not at every change.
+        """
+        if self._rival_share_of is not None:
+            self._rival_share = 1.0 - firm_cell_totals(self._rival_share_of.firms, self._rival_share_of.firms.share)
+            self._rival_share_of = None
+        return self._rival_share
+
+    @rival_share.setter
+    def rival_share(self, value: np.ndarray) -> None:
+        self._rival_share = value
+        self._rival_share_of = None
+
+
+def regional_log_means(model) -> tuple[np.ndarray, np.ndarray]:
+    """Mean log price and log quality of the region's firms in each niche."""
+    f = model.firms
+    niche = f.niche.astype(np.intp)
+    count = np.maximum(np.bincount(niche, minlength=N_NICHES), 1)
+    log_p = np.bincount(niche, weights=np.log(f.price), minlength=N_NICHES) / count
+    log_q = np.bincount(niche, weights=np.log(f.quality), minlength=N_NICHES) / count
+    return log_p, log_q
+
+
+def initial_markets(
+    model, regional_output: np.ndarray, median_price: np.ndarray, median_quality: np.ndarray
+) -> Markets:
+    """Size each market relative to the region's output per niche (shape (niches,))."""
+    p = model.params
+    size = p.market_array("size")[:, None]
+    orientation = np.array([p.export_orientation[k] for k in NICHES])
+    scale = np.ones((N_MARKETS, N_NICHES))
+    scale[1:] = orientation[None, :]
+    trend = size * scale * regional_output[None, :]
+    tau = p.market_array("trade_cost")[:, None]
+    # Rivals start as competitive as the median regional firm after its trade
+    # cost: a regional firm beats them abroad only if it is better than median.
+    rival_price = np.broadcast_to(median_price[None, :] * (1 + tau), (N_MARKETS, N_NICHES)).copy()
+    rival_quality = np.broadcast_to(median_quality[None, :], (N_MARKETS, N_NICHES)).copy()
+    log_p, log_q = regional_log_means(model)
+    return Markets(
+        rival_price_gap=np.log(rival_price) - log_p[None, :],
+        rival_quality_gap=np.log(rival_quality) - log_q[None, :],
+        trend=trend,
+        shock=np.zeros_like(trend),
+        expenditure=trend.copy(),
+        rival_price=rival_price,
+        rival_quality=rival_quality,
+        _rival_share=np.ones_like(trend),
+        rival_mass=np.ones_like(trend),
+        demand_multiplier=np.ones_like(trend),
+        price_factor=np.ones(N_MARKETS),
+        growth_shift=np.zeros_like(trend),
+        rival_quality_shift=np.zeros_like(trend),
+    )
+
+
+def evolve(model) -> None:
+    """Advance demand and the rival pools by one quarter."""
+    p = model.params
+    mk: Markets = model.markets
+    rng = model.streams["demand"]
+    growth = (p.market_array("growth")[:, None] + mk.growth_shift) / 4.0
+    sd = p.market_array("shock_sd")[:, None]
+    common = rng.standard_normal((N_MARKETS, 1))
+    specific = rng.standard_normal((N_MARKETS, N_NICHES))
+    innovation = sd * np.sqrt(0.5) * (common + specific)
+    mk.trend *= np.exp(growth)
+    mk.shock = p.shock_persistence * mk.shock + innovation
+    mk.expenditure = mk.trend * np.exp(mk.shock) * mk.demand_multiplier
+
+    # Buyers' match with each firm drifts: an AR(1) in log attractiveness,
+    # specific to the firm and the market (orders won and lost, key clients).
+    f = model.firms
+    sd = np.full(N_MARKETS, p.match_sd_foreign)
+    sd[DOMESTIC] = p.match_sd
+    draw = np.multiply(model.streams["matches"].standard_normal(f.match.shape, dtype=np.float32), sd)
+    f.match[:] *= p.match_persistence
+    f.match[:] += draw
+
+    # Rivals innovate at a trend rate and also learn: they close a share
+    # ``rival_catchup`` of any drift away from their initial position relative
+    # to the region, so the region's lead or lag stays bounded.
+    noise = model.streams["rivals"].standard_normal((2, N_MARKETS, N_NICHES)) * p.rival_shock_sd
+    log_p, log_q = regional_log_means(model)
+    log_rq = np.log(mk.rival_quality)
+    log_rp = np.log(mk.rival_price)
+    pull_q = p.rival_catchup * (log_q[None, :] + mk.rival_quality_gap + mk.rival_quality_shift - log_rq)
+    pull_p = p.rival_catchup * (log_p[None, :] + mk.rival_price_gap - log_rp)
+    mk.rival_quality = np.exp(log_rq + p.rival_quality_growth / 4.0 + pull_q + noise[0])
+    mk.rival_price = np.exp(log_rp - p.rival_cost_decline / 4.0 + pull_p + noise[1])
