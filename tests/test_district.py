@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from sim import DistrictModel, Firm
@@ -86,13 +85,23 @@ def test_parents_are_profitable_and_chosen_in_the_entrant_bucket(small_model):
 def test_province_totals_add_up(district):
     provinces = district.observer.province_frame()
     frame = district.observer.model_frame(district).set_index("step")
+    assert len(provinces) == len(PROVINCES) * len(frame)  # every province at every step
+    assert list(provinces.province.cat.categories) == list(PROVINCES)
     totals = provinces.groupby("step")[["firms", "employment", "exports", "exporters"]].sum()
     np.testing.assert_array_equal(totals.firms, frame.n_firms)
-    np.testing.assert_allclose(totals.employment, frame.employment)
-    np.testing.assert_allclose(totals.exports, frame.export_sales)
+    np.testing.assert_allclose(totals.employment, frame.employment, rtol=1e-12)
+    np.testing.assert_allclose(totals.exports, frame.export_sales, rtol=1e-12)
     np.testing.assert_array_equal(totals.exporters, frame.n_exporters)
-    assert list(provinces.province.cat.categories) == list(PROVINCES)
-    assert isinstance(provinces, pd.DataFrame)
+    # the last step's rows are the firms as they stand, counted province by province
+    f = district.firms
+    last = provinces[provinces.step == district.steps]
+    last = last.assign(province=last.province.astype(str)).set_index("province")
+    for p, name in enumerate(PROVINCES):
+        mine = f.province == p
+        assert last.loc[name, "firms"] == mine.sum()
+        assert last.loc[name, "employment"] == pytest.approx(f.employees[mine].sum(), rel=1e-12)
+        assert last.loc[name, "exporters"] == f.served[mine, 1:].any(axis=1).sum()
+    assert last.firms.min() > 0 and (last.exports > 0).sum() >= 8
 
 
 def test_the_district_network_looks_like_a_real_inter_firm_network(district):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sim import DistrictModel
 from sim.model.world import N_NICHES, NICHE_OVERLAP, NICHE_PROFILE, UNIVERSITY_PROFILE
@@ -149,15 +150,23 @@ def test_profitable_firms_and_unrelated_niches_stay(small_model):
 
 
 def test_specialisation_outcomes_are_recorded(stepped_model):
-    frame = stepped_model.observer.model_frame(stepped_model)
-    n = frame.n_firms.to_numpy()
-    assert ((frame.n_small_specialised > 0) & (frame.n_small_specialised <= n)).all()
-    assert frame.small_specialised_exit_rate.between(0, 1).all()
-    assert frame.small_specialised_exit_rate.iloc[1:].mean() > 0
-    assert (frame.niche_switches >= 0).all()
+    """The model's counts of small specialised firms, their exits and niche switches agree with the firm panel."""
+    p = stepped_model.params
+    frame = stepped_model.observer.model_frame(stepped_model).set_index("step")
     panel = stepped_model.observer.panel_frame()
-    assert panel.specialisation.between(0, 1 + 1e-9).all()
-    assert (panel.know_how > 0).all()
+    small = (panel.employees < p.small_firm_employees) & (panel.specialisation >= p.specialised_threshold)
+    waves = sorted(panel.step[~panel.exited].unique())
+    assert len(waves) >= 4
+    for step in waves:
+        at = panel.step == step
+        alive, gone = (small & at & ~panel.exited).sum(), (small & at & panel.exited).sum()
+        assert frame.loc[step, "n_small_specialised"] == alive
+        assert frame.loc[step, "small_specialised_exit_rate"] == pytest.approx(gone / max(alive + gone, 1))
+    assert 0.3 < frame.n_small_specialised.iloc[-1] / frame.n_firms.iloc[-1] < 0.9
+    # a firm that switched niche has entered its niche after its birth; switches count such moves
+    switched = panel[~panel.exited & (panel.niche_entered > panel.entered_step)].firm_id.nunique()
+    assert switched <= frame.niche_switches.sum()
+    assert panel.specialisation.between(0, 1 + 1e-9).all() and (panel.know_how > 0).all()
 
 
 def test_firms_that_know_more_innovate_more():

@@ -10,9 +10,11 @@ import pandas as pd
 import pytest
 
 from sim import DistrictModel, Firm
+from sim.config.specs import INSTRUMENTS
 from sim.model.firms import FIELDS, FirmTable, cell_totals
+from sim.model.links import partner_rows, supply_rows
 from sim.model.observe import MODEL_COLUMNS
-from sim.model.world import FOREIGN_MARKETS
+from sim.model.world import DOMAINS, FOREIGN_MARKETS, MARKETS, NICHES, PROVINCES
 from sim.run import run, simulate
 
 
@@ -35,24 +37,44 @@ def test_invariants_hold_every_step():
         assert f.served[:, 0].all()
 
 
-def test_firm_agents_read_the_arrays(stepped_model):
+def test_a_firm_answers_what_a_student_asks(stepped_model):
+    """Every attribute of a Firm is its row of the table, its links, its markets and its support."""
     model = stepped_model
-    firm = next(iter(model.agents_by_type[Firm]))
-    row = firm.row
-    assert firm.employees == model.firms.employees[row]
-    assert firm.niche in {
-        "packaging",
-        "machine_tools",
-        "agricultural",
-        "automotive",
-        "hydraulics",
-        "ceramics",
-        "food_processing",
-        "biomedical",
-    }
-    assert firm.markets[0] == "italy"
-    assert firm.is_exporter == bool(model.firms.served[row, 1:].any())
-    assert firm.net_worth == pytest.approx(model.params.capital_per_worker * firm.employees + firm.cash - firm.debt)
+    f = model.firms
+    ra, rb = partner_rows(model)
+    rc, rs = supply_rows(model)
+    exporters = [a for a in model.agents_by_type[Firm] if a.is_exporter]
+    linked = [a for a in model.agents_by_type[Firm] if a.row in set(rc.tolist())]
+    assert exporters and linked
+    for firm in exporters[:5] + linked[:5]:
+        row = firm.row
+        assert f.firm_id[row] == firm.unique_id
+        for name in ("employees", "productivity", "quality", "markup", "price", "cash", "debt", "revenue", "profit"):
+            value = getattr(firm, name)
+            assert type(value) is float and value == getattr(f, name)[row]
+        assert firm.province == PROVINCES[f.province[row]] and firm.niche == NICHES[f.niche[row]]
+        assert firm.age == model.steps - f.entered_step[row]
+        assert firm.net_worth == pytest.approx(
+            model.params.capital_per_worker * f.employees[row] + f.cash[row] - f.debt[row]
+        )
+        served = np.flatnonzero(f.served[row])
+        assert firm.markets == [MARKETS[m] for m in served] and firm.markets[0] == "italy"
+        assert firm.markets_since == {MARKETS[m]: max(int(f.market_entered[row, m]), 0) for m in served}
+        assert firm.is_exporter == (len(firm.markets) > 1)
+        partners = set(f.firm_id[rb[ra == row]].tolist()) | set(f.firm_id[ra[rb == row]].tolist())
+        assert set(firm.partners) == partners and len(firm.partners) == len(partners)
+        assert firm.suppliers == sorted(f.firm_id[rs[rc == row]].tolist())
+        assert firm.clients == sorted(f.firm_id[rc[rs == row]].tolist())
+        assert list(firm.know_how) == list(DOMAINS) and list(firm.know_how.values()) == f.know_how[row].tolist()
+        assert list(firm.support) == list(INSTRUMENTS) and sum(firm.support.values()) == f.support[row].sum()
+        described = firm.describe()
+        assert described["firm_id"] == firm.unique_id and described["suppliers"] == firm.suppliers
+        assert {"employees", "markets_since", "partners", "clients", "know_how", "support", "net_worth"} <= set(
+            described
+        )
+    # a firm's partners name it among theirs
+    firm = next(a for a in model.agents_by_type[Firm] if a.partners)
+    assert all(firm.unique_id in model.firm_agents[other].partners for other in firm.partners)
 
 
 def test_model_frame_has_the_contract_columns(stepped_model):
@@ -142,11 +164,20 @@ def test_mesa_batch_run_works():
         **seeds,
     )
     frame = pd.DataFrame(results)
-    assert len(frame) == 4
-    assert sorted(frame["n_firms"].unique()) != [] and frame["Step"].eq(3).all()
-    assert frame["sales"].gt(0).all()
-    # the two seeds give different districts
-    assert frame.groupby("RunId")["employment"].first().nunique() == 4
+    # batch_run steps while model.steps <= max_steps: four quarters, reported as its "Step" 3
+    assert len(frame) == 4 and frame["step"].eq(4).all() and frame["steps"].eq(3).all()
+    assert sorted(frame["rng"]) == [1, 1, 2, 2]
+    # each row is the run of one (n_firms, seed) pair: the same numbers as building that model directly
+    direct = {}
+    for n_firms in (60, 90):
+        for seed in (1, 2):
+            model = DistrictModel(n_firms=n_firms, rng=seed, steps=3)
+            for _ in range(4):
+                model.step()
+            row = model.datacollector.get_model_vars_dataframe().iloc[-1]
+            direct[(seed, row["n_firms"], row["employment"])] = n_firms
+    found = [direct.get((r.rng, r.n_firms, r.employment)) for r in frame.itertuples()]
+    assert sorted(found) == [60, 60, 90, 90]
 
 
 def test_new_rows_never_inherit_state_from_removed_firms():
