@@ -22,6 +22,9 @@ from sim.model.arrays import flat_index, row_sums, served_cells
 from sim.model.firms import firm_cell_totals, niche_rows
 from sim.model.world import N_MARKETS, N_NICHES
 
+#: |ln a| is clipped here: a firm that far from its rivals has a share of 0 or 1 either way.
+LOG_ATTRACTIVENESS_BOUND = 200.0
+
 
 def set_prices(model) -> None:
     """Ex-works price p_i = (1 + mu_i) (w / A_i + c_m (1 + gamma_i)): markup over unit labour and material cost.
@@ -33,23 +36,27 @@ def set_prices(model) -> None:
 
 
 def _cell_constant(model) -> np.ndarray:
-    """The (market, niche) part of log(E_firm / E_rival), transposed to (niches, markets)."""
+    """The (market, niche) part of ln(E_i): bp (ln p_R - ln((1 + tau) e)) - bq ln q_R, shape (niches, markets)."""
     p, mk = model.params, model.markets
-    bq = p.market_array("quality_weight")
-    bp = p.market_array("price_weight")
+    bq = p.market_array("quality_weight")[:, None]
+    bp = p.market_array("price_weight")[:, None]
     tau = p.market_array("trade_cost")
-    cell = bp[:, None] * (np.log(mk.rival_price) - np.log((1.0 + tau) * mk.price_factor)[:, None]) - bq[
-        :, None
-    ] * np.log(mk.rival_quality)
+    cell = bp * (np.log(mk.rival_price) - np.log((1.0 + tau) * mk.price_factor)[:, None]) - bq * np.log(
+        mk.rival_quality
+    )
     return cell.T
 
 
 def _log_competitiveness_by_market(model) -> np.ndarray:
-    """log_competitiveness transposed, shape (markets, firms): rows are long, so numpy's loops are fast."""
+    """ln E_im = bq_m (ln q_i + nu_i) - bp_m ln p_i + the cell constant, shape (markets, firms).
+
+    Markets first: rows are long, so numpy's loops are fast. nu_i is the
+    log quality the firm's suppliers add (submodels/supply.py).
+    """
     f, p = model.firms, model.params
     bq = p.market_array("quality_weight")
     bp = p.market_array("price_weight")
-    out = bq[:, None] * (np.log(f.quality) + f.input_quality)  # suppliers' quality enters the product (sim/supply.py)
+    out = bq[:, None] * (np.log(f.quality) + f.input_quality)
     out -= bp[:, None] * np.log(f.price)
     out += np.take(_cell_constant(model).T, niche_rows(f), axis=1)
     return out
@@ -65,12 +72,15 @@ def log_competitiveness(model) -> np.ndarray:
 
 
 def log_attractiveness(model) -> np.ndarray:
-    """log a, clipped to [-200, 200], in every market, shape (firms, markets), served or not."""
+    """ln a_im = alpha ln L_i + ln E_im + x_im (x: the firm's match with the market's buyers), every market.
+
+    Shape (firms, markets), served or not; clipped to +-LOG_ATTRACTIVENESS_BOUND so that exp() stays finite.
+    """
     f = model.firms
     log_a = _log_competitiveness_by_market(model)
     log_a += model.params.reach_elasticity * np.log(f.employees)
     out = np.add(log_a.T, f.match, out=np.empty((f.n, N_MARKETS)))
-    return np.clip(out, -200, 200, out=out)
+    return np.clip(out, -LOG_ATTRACTIVENESS_BOUND, LOG_ATTRACTIVENESS_BOUND, out=out)
 
 
 def attractiveness(model) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Demand: expenditure per destination market and niche, and the foreign rivals.
+"""Demand: expenditure per destination market and niche, and the foreign rivals (ODD 7.1).
 
 Expenditure follows a trend with persistent AR(1) shocks (a market-wide and
 a niche-specific component); each firm's match with the buyers of each market
@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.model.calendar import QUARTERS_PER_YEAR
 from sim.model.firms import firm_cell_totals
 from sim.model.world import DOMESTIC, N_MARKETS, N_NICHES, NICHES
 
@@ -100,11 +101,24 @@ def initial_markets(
 
 
 def evolve(model) -> None:
-    """Advance demand and the rival pools by one quarter."""
+    """Advance demand, the firms' matches with buyers and the rival pools by one quarter."""
+    grow_expenditure(model)
+    drift_matches(model)
+    move_rivals(model)
+
+
+def grow_expenditure(model) -> None:
+    """Expenditure X_mk = Xbar_mk e^(e_mk) M_mk: a growing trend, a persistent shock, a shock multiplier.
+
+    Xbar_mk,t = Xbar_mk,t-1 e^((g_m + dg_mk) / 4) and
+    e_mk,t = rho_e e_mk,t-1 + sigma_m sqrt(1/2) (eta_m + nu_mk), with eta_m a market-wide
+    and nu_mk a niche-specific standard normal: the innovation has s.d. sigma_m, and
+    two niches' shocks in one market correlate at 1/2.
+    """
     p = model.params
     mk: Markets = model.markets
     rng = model.streams["demand"]
-    growth = (p.market_array("growth")[:, None] + mk.growth_shift) / 4.0
+    growth = (p.market_array("growth")[:, None] + mk.growth_shift) / QUARTERS_PER_YEAR
     sd = p.market_array("shock_sd")[:, None]
     common = rng.standard_normal((N_MARKETS, 1))
     specific = rng.standard_normal((N_MARKETS, N_NICHES))
@@ -113,23 +127,35 @@ def evolve(model) -> None:
     mk.shock = p.shock_persistence * mk.shock + innovation
     mk.expenditure = mk.trend * np.exp(mk.shock) * mk.demand_multiplier
 
-    # Buyers' match with each firm drifts: an AR(1) in log attractiveness,
-    # specific to the firm and the market (orders won and lost, key clients).
-    f = model.firms
+
+def drift_matches(model) -> None:
+    """Each firm's log match with each market's buyers, an AR(1): x_im <- rho_x x_im + sigma^x_m eps_im.
+
+    Orders won and lost, key clients; sigma^x is match_sd at home and
+    match_sd_foreign abroad, for every market, served or not.
+    """
+    p, f = model.params, model.firms
     sd = np.full(N_MARKETS, p.match_sd_foreign)
     sd[DOMESTIC] = p.match_sd
     draw = np.multiply(model.streams["matches"].standard_normal(f.match.shape, dtype=np.float32), sd)
     f.match[:] *= p.match_persistence
     f.match[:] += draw
 
-    # Rivals innovate at a trend rate and also learn: they close a share
-    # ``rival_catchup`` of any drift away from their initial position relative
-    # to the region, so the region's lead or lag stays bounded.
+
+def move_rivals(model) -> None:
+    """Rivals improve at trend rates and close a share chi of their drift from their initial position.
+
+    ln q^R <- ln q^R + g_q / 4 + chi (mean ln q_k + D^q + D^R - ln q^R) + sigma_R zeta_1 and
+    ln p^R <- ln p^R - g_c / 4 + chi (mean ln p_k + D^p - ln p^R) + sigma_R zeta_2, where the
+    means are over the region's firms of niche k and D the initial gaps (D^R: a rival_leap
+    shock), so the region's lead or lag stays bounded.
+    """
+    p, mk = model.params, model.markets
     noise = model.streams["rivals"].standard_normal((2, N_MARKETS, N_NICHES)) * p.rival_shock_sd
     log_p, log_q = regional_log_means(model)
     log_rq = np.log(mk.rival_quality)
     log_rp = np.log(mk.rival_price)
     pull_q = p.rival_catchup * (log_q[None, :] + mk.rival_quality_gap + mk.rival_quality_shift - log_rq)
     pull_p = p.rival_catchup * (log_p[None, :] + mk.rival_price_gap - log_rp)
-    mk.rival_quality = np.exp(log_rq + p.rival_quality_growth / 4.0 + pull_q + noise[0])
-    mk.rival_price = np.exp(log_rp - p.rival_cost_decline / 4.0 + pull_p + noise[1])
+    mk.rival_quality = np.exp(log_rq + p.rival_quality_growth / QUARTERS_PER_YEAR + pull_q + noise[0])
+    mk.rival_price = np.exp(log_rp - p.rival_cost_decline / QUARTERS_PER_YEAR + pull_p + noise[1])

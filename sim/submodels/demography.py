@@ -28,6 +28,14 @@ from sim.submodels import knowhow
 from sim.submodels.competition import set_prices, update_rival_share
 from sim.submodels.finance import record_defaults
 
+#: Initial firms' ages (quarters): exponential with this mean, capped.
+INITIAL_AGE_MEAN = 60.0
+INITIAL_AGE_MAX = 400
+#: Entry into a bucket runs at most this many times its normal rate, however profitable the bucket.
+MAX_ENTRY_MULTIPLIER = 3.0
+#: Largest entrant (employees): firms are born small.
+ENTRANT_MAX_EMPLOYEES = 50.0
+
 
 def gpd_sizes(rng: np.random.Generator, n: int, mean: float, shape: float, cap: float) -> np.ndarray:
     """Employees >= 1 from a generalized Pareto with the given mean and tail shape."""
@@ -119,7 +127,7 @@ def initial_population(model) -> None:
     sd = p.productivity_sd
     productivity = p.productivity_mean * np.exp(sd * z_prod - sd * sd / 2)
     quality_noise = p.quality_sd * rng.standard_normal(n)
-    age = np.minimum(rng.exponential(60.0, size=n), 400).astype(np.int32)
+    age = np.minimum(rng.exponential(INITIAL_AGE_MEAN, size=n), INITIAL_AGE_MAX).astype(np.int32)
     served = np.zeros((n, N_MARKETS), dtype=bool)
     served[:, DOMESTIC] = True
     rows = _add_firms(
@@ -172,11 +180,19 @@ def local_margins(model) -> tuple[np.ndarray, np.ndarray]:
 
 
 def enter_firms(model) -> int:
-    """Draw entrants per province and niche; returns how many entered."""
+    """Draw entrants per (province, niche) bucket; returns how many entered.
+
+    Entrants in bucket b ~ Poisson(e E_b clip(1 + s (mbar_b - m*), 0, 3)): e = entry_rate,
+    E_b the bucket's pool of would-be founders (its initial firms plus one half),
+    mbar_b its mean profit margin, m* = normal_margin, s = entry_profit_sensitivity.
+    An entrant's productivity is drawn around its niche's mean log productivity
+    with a gap; a spin-off (most entrants) inherits a share of its parent's lead
+    instead, settles near it and starts linked to it.
+    """
     p, f, mk = model.params, model.firms, model.markets
     rng = model.streams["demography"]
     count, margin = local_margins(model)
-    attractiveness = np.clip(1.0 + p.entry_profit_sensitivity * (margin - p.normal_margin), 0.0, 3.0)
+    attractiveness = np.clip(1.0 + p.entry_profit_sensitivity * (margin - p.normal_margin), 0.0, MAX_ENTRY_MULTIPLIER)
     # Would-be entrepreneurs come from the local pool, proportional to the
     # initial number of firms in the bucket (not to survivors), so that exit
     # and entry can balance.
@@ -198,7 +214,7 @@ def enter_firms(model) -> int:
     sd = p.entrant_productivity_sd
     gap = p.entrant_productivity_gap
     productivity = np.exp(log_prod[niche] + gap + sd * rng.standard_normal(n_new))
-    employees = gpd_sizes(rng, n_new, p.entrant_mean_employees, p.size_tail_shape, 50.0)
+    employees = gpd_sizes(rng, n_new, p.entrant_mean_employees, p.size_tail_shape, ENTRANT_MAX_EMPLOYEES)
     served = np.zeros((n_new, N_MARKETS), dtype=bool)
     served[:, DOMESTIC] = True
     markup = np.full(n_new, p.markup_init)

@@ -15,6 +15,11 @@ import numpy as np
 
 from sim.submodels import policy
 
+#: Weight of the latest quarter in the profit trend (an exponential average over about a year).
+PROFIT_TREND_WEIGHT = 0.25
+#: Cash this far below zero (EUR thousand) is rounding, not insolvency.
+CASH_TOLERANCE = 1e-9
+
 
 def net_worth(model, rows: slice | int | np.ndarray = slice(None)) -> np.ndarray:
     """Capital plus cash minus debt (EUR thousand)."""
@@ -29,7 +34,7 @@ def bank_debt(model) -> np.ndarray:
 
 
 def credit_headroom(model) -> np.ndarray:
-    """How much more a firm could borrow now."""
+    """How much more a firm could borrow now: H_i = max(l max(NW_i, 0) - B_i, 0), B_i its bank debt."""
     limit = model.leverage * np.maximum(net_worth(model), 0.0)
     return np.maximum(limit - bank_debt(model), 0.0)
 
@@ -137,11 +142,20 @@ def record_defaults(model, mask: np.ndarray) -> None:
 
 
 def settle(model) -> None:
-    """Close the quarter: profit, cash, borrowing, repayment, dividends, insolvency."""
+    """Close the quarter: profit, cash, credit recall, borrowing, repayment, dividends, insolvency.
+
+    pi_i = revenue - costs; cash += pi_i - investment; banks call in
+    k_r max(B_i - l NW_i, 0) (B: bank debt); a firm short of cash borrows up to
+    its headroom H_i = max(l max(NW_i, 0) - B_i, 0), then against a guarantee
+    if a fund is active; cash above the buffer b (w L + c Y + F) repays debt,
+    and a share of what is left is paid out. A firm with cash < 0 or NW < 0
+    after all this is insolvent and exits at the end of the step.
+    """
     f, p = model.firms, model.params
     f.costs[:] = booked_costs(model)
     f.profit[:] = f.revenue - f.costs
-    f.profit_trend[:] = 0.75 * f.profit_trend + 0.25 * f.profit
+    w = PROFIT_TREND_WEIGHT
+    f.profit_trend[:] = (1.0 - w) * f.profit_trend + w * f.profit
     f.cash[:] += f.profit - model.quarter_investment
 
     # Banks do not renew credit above the limit: a share of the excess is called
@@ -164,4 +178,4 @@ def settle(model) -> None:
     f.debt[:] -= repay
     f.cash[:] -= p.payout_rate * (excess - repay)
 
-    f.exiting[:] |= (f.cash < -1e-9) | (net_worth(model) < 0)
+    f.exiting[:] |= (f.cash < -CASH_TOLERANCE) | (net_worth(model) < 0)

@@ -1,9 +1,10 @@
-"""Innovation and imitation, after the two-step search of Dosi, Fagiolo & Roventini (2010).
+"""Innovation and imitation, after the two-step search of Dosi, Fagiolo & Roventini (2010) (ODD 7.3).
 
-University collaborations (sim/universities.py), technical partners
-(sim/networks.py) and know-how relevant to the niche (sim/knowhow.py) raise
-the efficiency of innovation; training
-(sim/training.py) raises that of imitation, and partners are imitated first.
+University collaborations (submodels/universities.py), technical partners
+(submodels/networks.py) and know-how relevant to the niche
+(submodels/knowhow.py) raise the efficiency of innovation; training
+(submodels/training.py) raises that of imitation, and partners are imitated
+first.
 
 A firm spends a share of revenue on R&D, split between innovation and
 imitation. Innovation succeeds with probability 1 - exp(-zeta RD / L), RD / L
@@ -44,12 +45,23 @@ def random_peer(
 
 
 def _draws(p, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Log changes g = g_low + (g_high - g_low) B, B ~ Beta(a, b), of ``n`` successful innovations."""
     beta = rng.beta(p.innovation_beta_a, p.innovation_beta_b, size=n)
     return p.innovation_low + (p.innovation_high - p.innovation_low) * beta
 
 
 def innovate(model) -> np.ndarray:
-    """Spend on R&D, update productivity and quality of successful firms; returns successes per firm (0-2)."""
+    """Spend on R&D, innovate, imitate; returns each firm's successful innovation lines (0-2).
+
+    R&D per worker r_i = rho_i revenue_i / L_i: a share iota goes to
+    innovation (process varpi, product 1 - varpi), the rest to imitation.
+    Innovation succeeds with probability 1 - exp(-zeta*_i r), with
+    zeta*_i = zeta_in (1 + beta_U [collaboration]) (1 + beta_N [a partner]) (h_i / hbar)^eps_K,
+    and the firm adopts only gains: A_i <- A_i exp(max(g, 0)) (product: q_i).
+    Imitation succeeds with probability 1 - exp(-zeta_im (1 + beta_T [training]) r^im_i)
+    and closes a share gamma of the gap to a peer (a partner with probability
+    p_I, else a random firm of the niche): A_i <- A_i + gamma max(A_peer - A_i, 0), and q_i.
+    """
     f, p = model.firms, model.params
     rng = model.streams["innovation"]
     n = f.n

@@ -36,9 +36,11 @@ def initial_stock(model, niche: np.ndarray, rng: np.random.Generator) -> np.ndar
     return p.know_how_init * NICHE_PROFILE[np.asarray(niche, dtype=np.intp)] * noise
 
 
-_PROFILE_COLUMNS = np.ascontiguousarray(
-    NICHE_PROFILE.T
-)  # (domains, niches): a gather by niche gives contiguous (domains, firms)
+#: (domains, niches): a gather by niche gives contiguous (domains, firms) columns.
+_PROFILE_COLUMNS = np.ascontiguousarray(NICHE_PROFILE.T)
+
+#: Most a firm's R&D effort can multiply its absorptive capacity (relative to the norm).
+MAX_ABSORPTIVE_EFFORT = 3.0
 
 #: profile . profile of each niche: relevant know-how is scaled by it, so a firm holding h x profile has h.
 _PROFILE_NORM = (NICHE_PROFILE**2).sum(axis=1)
@@ -115,18 +117,19 @@ def mix_distance(model, a: np.ndarray, b: np.ndarray, mix: np.ndarray | None = N
 
 
 def innovation_factor(model) -> np.ndarray:
-    """Multiplier of innovation efficiency: (h / mean h) ^ know_how_elasticity, 1 on average across firms."""
+    """Multiplier of innovation efficiency: (h_i / hbar)^eps_K, hbar the mean over firms (about 1 on average)."""
     h = relevant(model)
     mean = h.mean() if h.size else 1.0
     return (np.maximum(h, 1e-12) / max(mean, 1e-12)) ** model.params.know_how_elasticity
 
 
 def knowhow_value(model, quality_gain: float, quarters: int, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
-    """What each firm (of ``rows``) expects a know-how programme to be worth (EUR thousand).
+    """What each firm (of ``rows``) expects a know-how programme to be worth, EUR thousand.
 
-    A log-quality gain g raises a firm's home sales by about bq g / (1 - alpha)
-    in logs (submodels/competition.py); the firm values that extra margin over the
-    same horizon it uses for market entry.
+    W_i = bq g T / (1 - alpha) x mu_i / (1 + mu_i) x revenue_i x H: a log-quality gain
+    g for T quarters raises home sales by about bq g T / (1 - alpha) in logs
+    (submodels/competition.py); the firm values that extra margin over the
+    horizon H it uses for market entry.
     """
     f, p = model.firms, model.params
     gain = p.markets["italy"].quality_weight * quality_gain * quarters / (1.0 - p.reach_elasticity)
@@ -141,12 +144,20 @@ def absorptive_capacity(model) -> np.ndarray:
     rho_i / rho is its R&D intensity relative to the norm; beta_T = training_absorptive_boost.
     """
     f, p = model.firms, model.params
-    effort = np.minimum(f.rd_intensity / max(p.rd_intensity, 1e-12), 3.0)
+    effort = np.minimum(f.rd_intensity / max(p.rd_intensity, 1e-12), MAX_ABSORPTIVE_EFFORT)
     return effort * np.where(f.training_until >= model.steps, 1.0 + p.training_absorptive_boost, 1.0)
 
 
 def learn(model, successes: np.ndarray) -> None:
-    """Depreciation, learning by doing, R&D (``successes`` per firm this quarter), training, universities, partners."""
+    """Know-how grows by learning and decays: for every domain d,
+
+    K_id <- (1 - delta) K_id + lambda_P sum_j max(K_jd - K_id, 0)
+            + (l_D + g_R s_i + g_T [training]) profile_kd + g_U univ_ud [collaboration],
+
+    j running over i's partners (the know-how of the quarter's start), s_i
+    the firm's successful innovations (``successes``), k its niche and u
+    its university.
+    """
     f, p = model.firms, model.params
     step = model.steps
     k = f.know_how
@@ -177,7 +188,12 @@ def learn(model, successes: np.ndarray) -> None:
 
 
 def spill(model) -> None:
-    """Local spillovers: know-how and quality move toward their province-and-niche means where those are higher."""
+    """Local spillovers: know-how and quality move toward their local means where those are higher.
+
+    K_id <- K_id + s_K a_i max(Kbar_bd - K_id, 0) and ln q_i <- ln q_i + s_q a_i max(lnqbar_b - ln q_i, 0):
+    Kbar_b and lnqbar_b are the means of the firm's (province, niche) bucket b,
+    a_i its absorptive capacity, s_K = know_how_spillover, s_q = spillover_rate.
+    """
     f, p = model.firms, model.params
     bucket = bucket_keys(f)
     size = N_BUCKETS

@@ -25,6 +25,10 @@ from sim.submodels.competition import update_rival_share
 
 #: Quarters a firm stays in a niche before it considers moving again.
 SETTLING_QUARTERS = 8
+#: Niches' demand growth is measured over this many quarters (a year).
+GROWTH_QUARTERS = 4
+#: A switcher's share of any cell of its new niche is capped here (its customers follow it, up to a point).
+MAX_SHARE_AFTER_SWITCH = 0.5
 
 
 def niche_demand(model) -> np.ndarray:
@@ -33,13 +37,13 @@ def niche_demand(model) -> np.ndarray:
 
 
 def setup(model) -> None:
-    """Start the niches' demand history (the last five quarters) at today's level."""
-    model.niche_history = deque([niche_demand(model)] * 5, maxlen=5)
+    """Start the niches' demand history (the last GROWTH_QUARTERS + 1 quarters) at today's level."""
+    model.niche_history = deque([niche_demand(model)] * (GROWTH_QUARTERS + 1), maxlen=GROWTH_QUARTERS + 1)
     model.niche_switches = 0
 
 
 def niche_growth(model) -> np.ndarray:
-    """Growth of each niche's demand over the last four quarters (log points)."""
+    """Growth of each niche's demand over the last GROWTH_QUARTERS quarters (log points)."""
     return np.log(model.niche_history[-1] / model.niche_history[0])
 
 
@@ -67,7 +71,16 @@ def is_small_specialised(model, rows: slice | np.ndarray = slice(None), fit: np.
 
 
 def review(model) -> None:
-    """Loss-making firms in declining niches may move to a related, growing one."""
+    """Loss-making firms in declining niches may move to a related, growing one.
+
+    A firm with a negative profit trend, settled for SETTLING_QUARTERS, considers
+    moving (probability switch_attention) and moves to its niche's best related
+    niche k' (overlap o >= switch_min_overlap) if k' grew by more than
+    switch_threshold log points above its own over the year and it can spend
+    the cost switch_cost_per_worker x L_i. It loses log quality
+    switch_quality_loss x (1 - o) and keeps a share switch_customer_retention x o
+    of its sales (as shares of the new niche's cells, at most MAX_SHARE_AFTER_SWITCH).
+    """
     f, p = model.firms, model.params
     rng = model.streams["specialisation"]
     model.niche_history.append(niche_demand(model))
@@ -96,7 +109,7 @@ def review(model) -> None:
     # Customers who follow the firm buy the same value in the new niche.
     expenditure = model.markets.expenditure
     kept = p.switch_customer_retention * overlap[:, None] * expenditure[:, old].T / expenditure[:, new].T
-    f.share[rows] = np.minimum(f.share[rows] * kept, 0.5)
+    f.share[rows] = np.minimum(f.share[rows] * kept, MAX_SHARE_AFTER_SWITCH)
     f.niche[rows] = new
     f.niche_entered[rows] = model.steps
     f.touch()  # niche-keyed caches (cells, partner buckets) are stale

@@ -34,6 +34,11 @@ from sim.model.links import SupplyLinks, supply_counts, supply_key, supply_rows
 from sim.model.space import PROXIMITY
 from sim.model.world import N_PROVINCES, related_niches
 
+#: The initial supply network is searched for at most this many rounds per supplier a client may want.
+SETUP_ROUNDS_PER_SUPPLIER = 2
+#: Weight of the latest quarter in a link's fill rate (the share of orders the supplier served).
+FILL_WEIGHT = 0.5
+
 #: Each province's neighbours (row p, first _N_NEIGHBOURS[p] entries), for searches outside the client's province.
 _N_NEIGHBOURS = (PROXIMITY == 1).sum(axis=1)
 _NEIGHBOURS = np.zeros((N_PROVINCES, int(_N_NEIGHBOURS.max())), dtype=np.intp)
@@ -46,11 +51,11 @@ def setup(model) -> None:
 
     Each round draws one candidate per missing supplier; draws that fail (no
     smaller firm drawn, or one already a supplier) are tried again, at most
-    ``2 x max_suppliers`` rounds.
+    ``SETUP_ROUNDS_PER_SUPPLIER x max_suppliers`` rounds.
     """
     model.supply = SupplyLinks()
     rng = model.streams["supply"]
-    for _ in range(2 * model.params.max_suppliers):
+    for _ in range(SETUP_ROUNDS_PER_SUPPLIER * model.params.max_suppliers):
         n_suppliers, _ = supply_counts(model)
         missing = np.maximum(wanted_suppliers(model) - n_suppliers, 0)
         short = np.nonzero(missing)[0]
@@ -182,7 +187,7 @@ def trade(model) -> None:
     spare = np.maximum(f.employees * f.productivity - f.output, 0.0)
     fill = np.where(asked > 0, np.minimum(1.0, spare / np.maximum(asked, 1e-300)), 1.0)
     served = fill[rs]
-    links.fill = 0.5 * links.fill + 0.5 * served  # clients judge reliability over a few quarters
+    links.fill = (1.0 - FILL_WEIGHT) * links.fill + FILL_WEIGHT * served  # reliability over a few quarters
     f.b2b_sales[:] = np.bincount(rs, weights=value * served, minlength=f.n)
     f.demanded[:] += asked
     f.output[:] += asked * fill

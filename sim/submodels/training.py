@@ -16,7 +16,14 @@ from sim.submodels.knowhow import knowhow_value
 
 
 def train(model) -> None:
-    """Firms decide on training programmes; those under way raise quality."""
+    """Firms decide on training programmes; those under way raise quality.
+
+    A firm not in training considers a programme with probability
+    training_attention and buys it if its value W_i (knowhow.knowhow_value)
+    exceeds its cost c_T L_i net of the best subsidy O_i and it can spend
+    c_T L_i - O_i. A programme lasts training_quarters and raises quality by
+    training_quality_gain a quarter (and know-how and absorptive capacity).
+    """
     f, p = model.firms, model.params
     step = model.steps
     rng = model.streams["training"]

@@ -50,7 +50,15 @@ def setup(model) -> None:
 
 
 def collaborate(model) -> None:
-    """Renew capacities each year; match firms that want a collaboration with universities."""
+    """Renew capacities each year; match firms that want a collaboration with universities.
+
+    A firm not in a collaboration considers one with probability
+    collaboration_attention and applies if its value W_i (knowhow.knowhow_value)
+    exceeds the fee net of the best voucher O_i, W_i > fee - O_i, and it can
+    spend fee - O_i. Each university takes applicants from its catchment in
+    random order up to its yearly capacity. A collaboration lasts
+    collaboration_quarters and raises quality by collaboration_quality_gain a quarter.
+    """
     f, p = model.firms, model.params
     step = model.steps
     if is_first_quarter(model):
