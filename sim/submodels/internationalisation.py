@@ -138,19 +138,28 @@ def review_markets(model) -> Undecided:
     Returns the reviewing firms that entered no market alone (they may
     still enter one together, submodels/consortia.py).
     """
-    book_presence_costs(model)
-    left = leave_losing_markets(model)
+    exporting, foreign = foreign_served(model)
+    book_presence_costs(model, exporting, foreign)
+    left = leave_losing_markets(model, exporting, foreign)
     return enter_markets(model, left)
 
 
-def book_presence_costs(model) -> None:
-    """Every foreign market served costs P_m a quarter, sigma_c P_m for a consortium member (cost item ``presence``)."""
-    f, p = model.firms, model.params
-    presence = p.market_array("presence_cost")
-    # Only exporters' foreign cells matter here: work on them alone.
+def foreign_served(model) -> tuple[np.ndarray, np.ndarray]:
+    """The exporters' rows and which foreign markets each serves (Italy cleared): only their cells matter abroad."""
+    f = model.firms
     exporting = np.flatnonzero(exporters(f.served))
     foreign = f.served.take(exporting, axis=0)
     foreign[:, DOMESTIC] = False
+    return exporting, foreign
+
+
+def book_presence_costs(model, exporting: np.ndarray, foreign: np.ndarray) -> None:
+    """Every foreign market served costs P_m a quarter, sigma_c P_m for a consortium member (cost item ``presence``).
+
+    ``exporting``, ``foreign``: ``foreign_served(model)``.
+    """
+    f, p = model.firms, model.params
+    presence = p.market_array("presence_cost")
     paid = np.zeros(f.n)
     paid[exporting] = row_sums(foreign * presence[None, :])
     # Consortium members share presence costs as they shared the sunk cost (only their rows differ).
@@ -161,19 +170,17 @@ def book_presence_costs(model) -> None:
     model.quarter_costs["presence"] = paid
 
 
-def leave_losing_markets(model) -> np.ndarray:
+def leave_losing_markets(model, exporting: np.ndarray, foreign: np.ndarray) -> np.ndarray:
     """Leave a foreign market after ``market_exit_patience`` losing quarters in a row; returns the cells left.
 
     Market profit is pi_im = sales_im mu_i / (1 + mu_i) - P_im (contribution
     margin on its sales minus the presence cost); pi_im < 0 adds one to
     ``loss_quarters``, pi_im >= 0 resets it. The result is a (firms, markets)
     mask of the cells left in this review (not re-entered in the same quarter).
+    ``exporting``, ``foreign``: ``foreign_served(model)`` before any exit.
     """
     f, p = model.firms, model.params
     presence = p.market_array("presence_cost")
-    exporting = np.flatnonzero(exporters(f.served))
-    foreign = f.served.take(exporting, axis=0)
-    foreign[:, DOMESTIC] = False
     at, market = true_cells(foreign)
     rows = exporting[at]
     cells = flat_index(rows, market, N_MARKETS)
