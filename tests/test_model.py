@@ -164,15 +164,16 @@ def test_mesa_batch_run_works():
         **seeds,
     )
     frame = pd.DataFrame(results)
-    # batch_run steps while model.steps <= max_steps: four quarters, reported as its "Step" 3
-    assert len(frame) == 4 and frame["step"].eq(4).all() and frame["steps"].eq(3).all()
+    # Mesa 3.3 steps while model.steps <= max_steps (four quarters, reported as its "Step" 3), Mesa 3.5 three times
+    quarters = int(frame["step"].iloc[0])
+    assert quarters in (3, 4) and len(frame) == 4 and frame["step"].eq(quarters).all() and frame["steps"].eq(3).all()
     assert sorted(frame["rng"]) == [1, 1, 2, 2]
     # each row is the run of one (n_firms, seed) pair: the same numbers as building that model directly
     direct = {}
     for n_firms in (60, 90):
         for seed in (1, 2):
             model = DistrictModel(n_firms=n_firms, rng=seed, steps=3)
-            for _ in range(4):
+            for _ in range(quarters):
                 model.step()
             row = model.datacollector.get_model_vars_dataframe().iloc[-1]
             direct[(seed, row["n_firms"], row["employment"])] = n_firms
