@@ -1,8 +1,10 @@
-"""Command line: ``distretto run | scenarios | show``.
+"""Command line: ``distretto run | experiment | calibrate | report | scenarios | show``.
 
 ``distretto run [SCENARIO] --seed N --steps T --firms N --out DIR`` runs one
-simulation; ``distretto scenarios`` lists the library; ``distretto show
-SCENARIO`` prints its fully resolved parameters.
+simulation; ``distretto experiment FILE`` many, with a report;
+``distretto calibrate FILE`` fits parameters to target moments;
+``distretto scenarios`` lists the library; ``distretto show SCENARIO``
+prints its fully resolved parameters.
 
 Bad input gets one line on stderr naming the problem, and exit status 2,
 before anything is run or written.
@@ -16,6 +18,8 @@ import tomllib
 from pathlib import Path
 
 from sim.config import SCENARIO_DIR, ScenarioError, load_scenario, resolve_scenario_path, to_toml, with_overrides
+from sim.experiments.calibration import calibrate, load_calibration, recover
+from sim.experiments.calibration_report import build_calibration_report, is_calibration_folder
 from sim.experiments.definitions import load_experiment
 from sim.experiments.report import build_report
 from sim.experiments.runner import make_executor, run_experiment
@@ -54,6 +58,20 @@ def _parse_value(text: str):
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+
+
+def _executor_options(parser: argparse.ArgumentParser) -> None:
+    """--executor, --workers and --scheduler: where the runs go."""
+    parser.add_argument(
+        "--executor",
+        choices=("local", "serial", "dask"),
+        default="local",
+        help="local process pool (default), serial, dask",
+    )
+    parser.add_argument(
+        "--workers", type=_count("--workers", 1), default=None, help="worker processes (default: all cores)"
+    )
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask scheduler (default: a LocalCluster)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,28 +116,29 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument(
         "--out", type=Path, default=None, help="experiment folder (default: results/<experiment>); rerunning resumes it"
     )
-    exp.add_argument(
-        "--executor",
-        choices=("local", "serial", "dask"),
-        default="local",
-        help="local process pool (default), serial, or dask",
-    )
-    exp.add_argument(
-        "--workers", type=_count("--workers", 1), default=None, help="worker processes (default: all cores)"
-    )
-    exp.add_argument(
-        "--scheduler", default=None, metavar="ADDRESS", help="dask scheduler address (default: start a LocalCluster)"
-    )
+    _executor_options(exp)
     exp.add_argument(
         "--replications", type=_count("--replications", 1), default=None, help="override the file's replications"
     )
     exp.add_argument("--steps", type=_count("--steps", 1), default=None, help="override the file's steps")
     exp.add_argument("--firms", type=_count("--firms", 1), default=None, help="override the file's number of firms")
     exp.add_argument("--quiet", action="store_true", help="no progress bar")
-    rep = sub.add_parser(
-        "report", help="(re)build an experiment's report from its stored results, without running anything"
+
+    cal = sub.add_parser("calibrate", help="fit free parameters to target moments by simulated moments (resumable)")
+    cal.add_argument("file", help="calibration name in calibration/ or path to a .toml file")
+    cal.add_argument("--out", type=Path, default=None, help="calibration folder (default: results/calibration/<name>)")
+    cal.add_argument("--budget", type=_count("--budget", 2), default=None, help="model runs of the search")
+    cal.add_argument(
+        "--replications", type=_count("--replications", 1), default=None, help="seeds shared by every point"
     )
-    rep.add_argument("folder", type=Path, help="the experiment folder")
+    cal.add_argument("--steps", type=_count("--steps", 1), default=None, help="override the file's quarters per run")
+    cal.add_argument("--firms", type=_count("--firms", 1), default=None, help="override the file's number of firms")
+    cal.add_argument("--recover", action="store_true", help="identification check: fit moments the model made itself")
+    _executor_options(cal)
+    cal.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    rep = sub.add_parser("report", help="(re)build an experiment's or a calibration's report, without running anything")
+    rep.add_argument("folder", type=Path, help="the experiment or calibration folder")
 
     sub.add_parser("scenarios", help="list the scenario library with a line on each")
     show = sub.add_parser("show", help="print a scenario's fully resolved parameters (after extends) as TOML")
@@ -133,7 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    commands = {"run": _run, "scenarios": _scenarios, "show": _show, "experiment": _experiment, "report": _report}
+    commands = {
+        "run": _run,
+        "scenarios": _scenarios,
+        "show": _show,
+        "experiment": _experiment,
+        "calibrate": _calibrate,
+        "report": _report,
+    }
     try:
         return commands[args.command](args)
     except ScenarioError as exc:
@@ -176,8 +202,41 @@ def _experiment(args: argparse.Namespace) -> int:
     return 0 if counts["failed"] == 0 else 1
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    problem = load_calibration(
+        args.file, budget=args.budget, replications=args.replications, steps=args.steps, n_firms=args.firms
+    )
+    if args.scheduler and args.executor != "dask":
+        raise ScenarioError("--scheduler is for --executor dask")
+    name = problem.spec.name + ("_recovery" if args.recover else "")
+    out = args.out or Path("results") / "calibration" / name
+    check_output_dir(out)
+    try:
+        with make_executor(args.executor, args.workers, args.scheduler) as executor:
+            if args.recover:
+                table = recover(problem, out, executor, progress=not args.quiet)
+            else:
+                best = calibrate(problem, out, executor, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: finished runs are kept in {out}/runs; run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 130
+    report = build_calibration_report(out)
+    if args.recover:
+        worst = table["error_share_of_range"].max()
+        print(f"recovery: largest error {100 * worst:.1f} % of a parameter's range ({out / 'recovery.csv'})")
+        print(f"report: {report}")
+    else:
+        print(f"best loss {best.loss:.4g}; scenario: {out / 'best.toml'}; report: {report}")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
-    print(f"report: {build_report(args.folder)}")
+    folder = Path(args.folder)
+    report = build_calibration_report(folder) if is_calibration_folder(folder) else build_report(folder)
+    print(f"report: {report}")
     return 0
 
 

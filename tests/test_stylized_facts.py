@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import load_scenario, validation
+from sim import load_scenario
+from sim.experiments import moments
 from sim.run import simulate
 
 SEEDS = (1, 2, 3)
@@ -32,51 +33,51 @@ def _each(runs, fn):
 
 
 def test_pattern1_size_distribution_is_right_skewed_with_heavy_tail(runs):
-    for m in _each(runs, lambda model, panel, burn: validation.size_distribution(panel)):
+    for m in _each(runs, lambda model, panel, burn: moments.size_distribution(panel)):
         assert m["mean"] > 2 * m["median"]
         assert m["skewness"] > 5
         assert 0.8 < m["tail_index"] < 2.5  # Zipf ~1; Italian GPD shape 0.5-1 means index 1-2
 
 
 def test_pattern2_growth_rates_are_tent_shaped(runs):
-    for m in _each(runs, lambda model, panel, burn: validation.growth_rates(panel, burn)):
+    for m in _each(runs, lambda model, panel, burn: moments.growth_rates(panel, burn)):
         assert m["excess_kurtosis"] > 2.0  # Laplace: 3, Gaussian: 0
         assert abs(m["size_slope"]) < 0.1  # Gibrat: growth roughly independent of size (pattern 7)
 
 
 def test_pattern6_productivity_dispersion_is_large_and_persistent(runs):
-    for m in _each(runs, lambda model, panel, burn: validation.productivity_dispersion(model, burn)):
+    for m in _each(runs, lambda model, panel, burn: moments.productivity_dispersion(model, burn)):
         assert 1.8 < m["p90_p10"] < 4.0  # Syverson: 2-4 within narrow industries
 
 
 def test_pattern7_size_is_persistent_growth_is_not(runs):
-    for m in _each(runs, lambda model, panel, burn: validation.persistence(panel, burn)):
+    for m in _each(runs, lambda model, panel, burn: moments.persistence(panel, burn)):
         assert m["size_autocorrelation"] > 0.95
         assert m["growth_autocorrelation"] < 0.4
 
 
 def test_pattern3_exporters_are_a_larger_more_productive_minority(runs):
-    for m in _each(runs, lambda model, panel, burn: validation.exporter_premia(panel, burn)):
+    for m in _each(runs, lambda model, panel, burn: moments.exporter_premia(panel, burn)):
         assert 0.1 < m["exporter_share"] < 0.45
         assert m["size_premium"] > 0.7
         assert m["productivity_premium"] > 0.05
 
 
 def test_pattern4_exporting_is_persistent(runs):
-    for m in _each(runs, lambda model, panel, burn: validation.export_persistence(panel, burn)):
+    for m in _each(runs, lambda model, panel, burn: moments.export_persistence(panel, burn)):
         assert m["persistence_gap"] > 0.5  # Bugamelli & Infante: ~70 points
         assert m["p_export_given_export"] > 0.8
 
 
 def test_pattern5_firms_are_born_and_die(runs):
-    for m in _each(runs, lambda model, panel, burn: validation.demography(model, panel, burn)):
+    for m in _each(runs, lambda model, panel, burn: moments.demography(model, panel, burn)):
         assert 0.04 < m["entry_rate"] < 0.12
         assert 0.04 < m["exit_rate"] < 0.12
         assert 0.15 < m["entrants_gone_2y"] < 0.5
 
 
 def test_aggregates_neither_explode_nor_collapse(runs):
-    for m in _each(runs, lambda model, panel, burn: validation.stability(model, burn)):
+    for m in _each(runs, lambda model, panel, burn: moments.stability(model, burn)):
         for name in ("n_firms", "employment", "sales"):
             assert 0.7 < m[name] < 1.6, (name, m[name])
         # foreign markets grow faster than Italy, so the export share trends up

@@ -91,7 +91,8 @@ def render(blocks: list[Block], out: Path, title: str) -> tuple[Path, Path]:
     return md_path, html_path
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def save_figure(fig: plt.Figure, path: Path) -> Path:
+    """Save a figure as PNG (making its folder) and close it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -109,7 +110,7 @@ def figure_time_series(series: pd.DataFrame, experiment, hue: str, path: Path) -
     if axes[0, 0].get_legend() is not None:
         sns.move_legend(axes[0, 0], "upper left", bbox_to_anchor=(1.01, 1), title=None, frameon=False)
     axes[-1, 0].set_xlabel("year")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def figure_effects(effects: pd.DataFrame, value: str, low: str, high: str, xlabel: str, path: Path) -> Path:
@@ -134,7 +135,7 @@ def figure_effects(effects: pd.DataFrame, value: str, low: str, high: str, xlabe
         ax.set_yticks(y, part["scenario"])
         ax.set_title(outcome)
         ax.set_xlabel(xlabel)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def figure_sweep(response: pd.DataFrame, parameters: list[str], path: Path) -> Path:
@@ -153,7 +154,7 @@ def figure_sweep(response: pd.DataFrame, parameters: list[str], path: Path) -> P
                 ax.plot(part[name], part["mean"], linewidth=1)
             ax.set_xlabel(name)
             ax.set_ylabel(outcome)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def figure_sensitivity(indices: pd.DataFrame, method: str, path: Path) -> Path:
@@ -171,7 +172,7 @@ def figure_sensitivity(indices: pd.DataFrame, method: str, path: Path) -> Path:
         ax.set_xticks(x, part["parameter"], rotation=30, ha="right")
         ax.set_title(outcome)
     axes[0, 0].legend(frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _manifest_runs(manifest: dict[str, Any]) -> list[RunSpec]:

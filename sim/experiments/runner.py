@@ -36,6 +36,8 @@ from sim.model.district import DistrictModel
 from sim.run import atomic_write, git_commit, versions
 
 RUN_COLUMNS = ("run_id", "label", "scenario", "point", "replication", "seed")
+#: The manifest of a running experiment is rewritten at most this often (seconds).
+CHECKPOINT_SECONDS = 10
 
 
 def execute(spec: RunSpec) -> dict[str, Any]:
@@ -203,20 +205,56 @@ def run_experiment(
     runs = plan(experiment)
     store = ResultStore(out)
     store.prepare()
-    todo = [spec for spec in runs if not store.done(spec.run_id)]
     store.write_manifest(experiment, runs, source)
-    limit = max_in_flight or 2 * max(os.cpu_count() or 1, 1) + 2
+    done = sum(store.done(spec.run_id) for spec in runs)
     bar = tqdm(
         total=len(runs),
-        initial=len(runs) - len(todo),
+        initial=done,
         unit="run",
         desc=experiment.name or "experiment",
         disable=not progress,
         smoothing=0.1,
     )
+    try:
+        execute_runs(
+            runs,
+            store,
+            executor,
+            bar=bar,
+            max_in_flight=max_in_flight,
+            task=task,
+            checkpoint=lambda: store.write_manifest(experiment, runs, source),
+        )
+    except KeyboardInterrupt:
+        bar.close()
+        store.write_manifest(experiment, runs, source, {"interrupted": True})
+        raise
+    bar.close()
+    return store.write_manifest(experiment, runs, source)
+
+
+def execute_runs(
+    runs: list[RunSpec],
+    store: ResultStore,
+    executor: Executor,
+    *,
+    bar: tqdm | None = None,
+    max_in_flight: int | None = None,
+    task: Callable[[RunSpec], dict[str, Any]] = execute,
+    checkpoint: Callable[[], Any] | None = None,
+) -> None:
+    """Run the runs of ``runs`` not yet in ``store`` on ``executor``, saving each result (or failure) as it comes.
+
+    A run that fails is recorded and the others go on. At most
+    ``max_in_flight`` runs are submitted at once. ``checkpoint`` is called
+    every few seconds (e.g. to rewrite a manifest). On an interrupt, results
+    that finished are kept and the rest are cancelled.
+    """
+    todo = [spec for spec in runs if not store.done(spec.run_id)]
+    limit = max_in_flight or 2 * max(os.cpu_count() or 1, 1) + 2
     pending: dict[Future, RunSpec] = {}
     queue = iter(todo)
-    last_manifest = time.monotonic()
+    last_checkpoint = time.monotonic()
     try:
         while True:
             for spec in queue:
@@ -234,21 +272,18 @@ def run_experiment(
                     raise
                 except Exception as exc:  # noqa: BLE001 - a failing run is recorded, the others go on
                     store.save_failure(spec, exc)
-                bar.update(1)
-            if time.monotonic() - last_manifest > 10:
-                store.write_manifest(experiment, runs, source)
-                last_manifest = time.monotonic()
+                if bar is not None:
+                    bar.update(1)
+            if checkpoint is not None and time.monotonic() - last_checkpoint > CHECKPOINT_SECONDS:
+                checkpoint()
+                last_checkpoint = time.monotonic()
     except KeyboardInterrupt:
         for future in pending:
             if future.done() and not future.cancelled() and future.exception() is None:
                 store.save(future.result())  # finished before the interrupt: keep it
             else:
                 future.cancel()
-        bar.close()
-        store.write_manifest(experiment, runs, source, {"interrupted": True})
         raise
-    bar.close()
-    return store.write_manifest(experiment, runs, source)
 
 
 def load_runs(out: Path, runs: list[RunSpec]) -> pd.DataFrame:

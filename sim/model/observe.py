@@ -50,6 +50,7 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "spinoff_entries",
     "n_exits",
     "profits",
+    "interest",
     "debt",
     "niche_switches",
     "n_small_specialised",
@@ -196,6 +197,8 @@ def indicators(
         "small_specialised_exit_rate": small_exits / max(int(small.sum()) + small_exits, 1),
         "mean_know_how": float(know_how.mean()) if f.n else 0.0,
         "profits": profits,
+        # booked before any exit: the firms that exited this quarter are in it, as in profits
+        "interest": float(model.quarter_costs["interest"].sum()),
         "debt": float(f.debt.sum()),
         **model.observer.network,
         **supply.metrics(model),
