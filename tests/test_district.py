@@ -10,7 +10,7 @@ from sim.model import graph
 from sim.model.arrays import insertion_slots, merge
 from sim.model.links import CollaborationLinks, pair_key, partner_rows, supply_rows
 from sim.model.space import PROXIMITY, capital_km
-from sim.model.world import NICHE_OVERLAP, NICHES, PROVINCES
+from sim.model.world import NICHE_OVERLAP, NICHES, PROVINCES, related_niches
 from sim.submodels import demography, internationalisation, networks
 from sim.submodels.demography import choose_parents
 
@@ -54,8 +54,7 @@ def test_spinoffs_appear_near_profitable_parents_of_their_province_and_niche(dis
     same = known.niche.to_numpy() == parent_rows.niche.to_numpy()
     assert 1 - district.params.spinoff_related_share - 0.15 < same.mean() < 1.0
     child, parent = (np.array([NICHES.index(k) for k in col]) for col in (known.niche[~same], parent_rows.niche[~same]))
-    off_diagonal = NICHE_OVERLAP[~np.eye(len(NICHES), dtype=bool)]
-    assert NICHE_OVERLAP[child, parent].mean() > off_diagonal.mean()
+    assert (child != parent).all() and (NICHE_OVERLAP[child, parent] >= NICHE_OVERLAP.min()).all()
     distance = np.hypot(
         known.x_km.to_numpy() - parent_rows.x_km.to_numpy(), known.y_km.to_numpy() - parent_rows.y_km.to_numpy()
     )
@@ -65,6 +64,17 @@ def test_spinoffs_appear_near_profitable_parents_of_their_province_and_niche(dis
     assert frame.spinoff_entries.sum() <= frame.n_entries.sum()
     share = frame.spinoff_entries.sum() / frame.n_entries.sum()
     assert 0.5 < share <= district.params.spinoff_share + 0.1
+
+
+def test_related_niches_are_drawn_in_proportion_to_their_overlap():
+    """Related spin-offs, suppliers and switchers go to another niche with probability proportional to overlap."""
+    rng = np.random.default_rng(3)
+    for niche in (0, 3, 7):
+        draws = related_niches(np.full(200_000, niche), rng)
+        other = np.where(np.arange(len(NICHES)) == niche, 0.0, NICHE_OVERLAP[niche])
+        np.testing.assert_allclose(
+            np.bincount(draws, minlength=len(NICHES)) / draws.size, other / other.sum(), atol=0.004
+        )
 
 
 def test_parents_are_profitable_and_chosen_in_the_entrant_bucket(small_model):

@@ -52,101 +52,26 @@ class MarketParams(BaseModel):
 
 
 def _default_markets() -> dict[str, MarketParams]:
-    # size: expenditure relative to regional output (sets the region's share);
+    # size: expenditure relative to regional output; potential_share: the
+    # region's reach in the market (calibrated, calibration/baseline.toml);
     # entry / presence costs after Das, Roberts & Tybout (2007) orders of
-    # magnitude scaled to small machinery firms (raised by a quarter when
-    # supply chains and contacts made entry easier, to keep the exporter
-    # share where it was; docs/validation.md); growth from long-run trends.
-    table = {
-        "italy": dict(
-            size=1.6,
-            potential_share=0.35,
-            growth=0.005,
-            shock_sd=0.020,
-            entry_cost=0,
-            presence_cost=0,
-            trade_cost=0.0,
-            price_weight=3.0,
-            quality_weight=2.0,
-        ),
-        "eu": dict(
-            size=5.0,
-            potential_share=0.072,
-            growth=0.015,
-            shock_sd=0.015,
-            entry_cost=175,
-            presence_cost=15,
-            trade_cost=0.04,
-            price_weight=3.0,
-            quality_weight=2.2,
-        ),
-        "usa": dict(
-            size=5.0,
-            potential_share=0.024,
-            growth=0.020,
-            shock_sd=0.020,
-            entry_cost=390,
-            presence_cost=32,
-            trade_cost=0.12,
-            price_weight=2.5,
-            quality_weight=2.5,
-        ),
-        "china": dict(
-            size=4.0,
-            potential_share=0.014,
-            growth=0.050,
-            shock_sd=0.025,
-            entry_cost=450,
-            presence_cost=39,
-            trade_cost=0.15,
-            price_weight=4.0,
-            quality_weight=1.6,
-        ),
-        "india": dict(
-            size=2.0,
-            potential_share=0.016,
-            growth=0.060,
-            shock_sd=0.030,
-            entry_cost=390,
-            presence_cost=32,
-            trade_cost=0.18,
-            price_weight=4.5,
-            quality_weight=1.4,
-        ),
-        "brazil": dict(
-            size=1.5,
-            potential_share=0.021,
-            growth=0.025,
-            shock_sd=0.035,
-            entry_cost=340,
-            presence_cost=28,
-            trade_cost=0.18,
-            price_weight=4.0,
-            quality_weight=1.6,
-        ),
-        "russia": dict(
-            size=1.5,
-            potential_share=0.027,
-            growth=0.020,
-            shock_sd=0.035,
-            entry_cost=325,
-            presence_cost=26,
-            trade_cost=0.15,
-            price_weight=3.5,
-            quality_weight=1.6,
-        ),
-        "rest_of_world": dict(
-            size=4.0,
-            potential_share=0.045,
-            growth=0.030,
-            shock_sd=0.025,
-            entry_cost=260,
-            presence_cost=22,
-            trade_cost=0.15,
-            price_weight=3.5,
-            quality_weight=1.8,
-        ),
+    # magnitude scaled to small machinery firms, sunk costs then scaled by the
+    # calibration (x 0.503); growth from long-run trends.
+    columns = ("size", "potential_share", "growth", "shock_sd", "entry_cost", "presence_cost", "trade_cost",
+               "price_weight", "quality_weight")  # fmt: skip
+    # fmt: off
+    rows = {
+        "italy":         (1.6, 0.35,   0.005, 0.020, 0,   0,  0.00, 3.0, 2.0),
+        "eu":            (5.0, 0.0534, 0.015, 0.015, 88,  15, 0.04, 3.0, 2.2),
+        "usa":           (5.0, 0.0208, 0.020, 0.020, 196, 32, 0.12, 2.5, 2.5),
+        "china":         (4.0, 0.0134, 0.050, 0.025, 226, 39, 0.15, 4.0, 1.6),
+        "india":         (2.0, 0.016,  0.060, 0.030, 196, 32, 0.18, 4.5, 1.4),
+        "brazil":        (1.5, 0.021,  0.025, 0.035, 171, 28, 0.18, 4.0, 1.6),
+        "russia":        (1.5, 0.0348, 0.020, 0.035, 163, 26, 0.15, 3.5, 1.6),
+        "rest_of_world": (4.0, 0.045,  0.030, 0.025, 131, 22, 0.15, 3.5, 1.8),
     }
+    # fmt: on
+    table = {name: dict(zip(columns, values, strict=True)) for name, values in rows.items()}
     return {name: MarketParams(**values) for name, values in table.items()}
 
 
@@ -184,7 +109,7 @@ class Params(BaseModel):
         9.0, "employees", "mean initial firm size (region: ~300,000 employees / ~35,000 firms)", ge=1, le=1000
     )
     size_tail_shape: float = _p(
-        0.7, "-", "generalized-Pareto shape of initial size (Italian data: 0.5-1)", ge=0.05, le=0.95
+        0.517, "-", "generalized-Pareto shape of initial size (Italian data: 0.5-1)", ge=0.05, le=0.95
     )
     max_employees: float = _p(5000.0, "employees", "cap on initial firm size", ge=1, le=1e6)
     productivity_mean: float = _p(
@@ -194,7 +119,7 @@ class Params(BaseModel):
         gt=0,
         le=1e4,
     )
-    productivity_sd: float = _p(0.35, "log s.d.", "initial dispersion of log productivity", ge=0, le=3)
+    productivity_sd: float = _p(0.367, "log s.d.", "initial dispersion of log productivity", ge=0, le=3)
     quality_sd: float = _p(
         0.05, "log s.d.", "dispersion of log quality beyond what size explains, at birth", ge=0, le=3
     )
@@ -212,7 +137,7 @@ class Params(BaseModel):
     )
     wage_indexation: float = _p(1.0, "elasticity", "response of the regional wage to average productivity", ge=0, le=2)
     material_cost: float = _p(0.70, "EUR thousand/unit", "intermediate input cost per unit of output", ge=0, le=100)
-    fixed_cost: float = _p(5.0, "EUR thousand/quarter", "overhead every firm pays", ge=0, le=1e4)
+    fixed_cost: float = _p(4.26, "EUR thousand/quarter", "overhead every firm pays", ge=0, le=1e4)
     capital_per_worker: float = _p(80.0, "EUR thousand/worker", "plant and machinery needed per worker", ge=0, le=1e4)
     depreciation: float = _p(0.02, "1/quarter", "depreciation of capital (replaced every quarter)", ge=0, le=1)
     markup_init: float = _p(0.20, "-", "initial mean markup over unit variable cost", ge=0, le=5)
@@ -232,7 +157,7 @@ class Params(BaseModel):
         0.04, "log points/quarter", "s.d. of the quarterly shock to a firm's match with its home buyers", ge=0, le=2
     )
     match_sd_foreign: float = _p(
-        0.2,
+        0.439,
         "log points/quarter",
         "s.d. of the quarterly shock to a firm's match with a foreign market's buyers",
         ge=0,
@@ -290,12 +215,12 @@ class Params(BaseModel):
         12, "quarters", "horizon over which entry profits are weighed against the sunk cost", ge=1, le=400
     )
     discount_rate: float = _p(0.02, "1/quarter", "rate at which firms discount future profits", ge=0, le=1)
-    entry_noise: float = _p(0.25, "log s.d.", "error in a firm's estimate of foreign profits", ge=0, le=5)
+    entry_noise: float = _p(0.534, "log s.d.", "error in a firm's estimate of foreign profits", ge=0, le=5)
     entry_attention: float = _p(
-        0.25, "1/quarter", "probability that a firm reviews its markets in a quarter", ge=0, le=1
+        0.051, "1/quarter", "probability that a firm reviews its markets in a quarter", ge=0, le=1
     )
     market_exit_patience: int = _p(
-        4, "quarters", "consecutive loss-making quarters before leaving a market", ge=1, le=400
+        2, "quarters", "consecutive loss-making quarters before leaving a market", ge=1, le=400
     )
 
     # --- know-how: universities, training, consortia -------------------------
@@ -610,7 +535,7 @@ class Params(BaseModel):
 
     # --- demography ----------------------------------------------------------
     entry_rate: float = _p(
-        0.02,
+        0.0197,
         "1/quarter",
         "entrants per quarter per initial firm (plus one half) of a province and niche, at normal profitability",
         ge=0,
@@ -622,7 +547,7 @@ class Params(BaseModel):
     entry_profit_sensitivity: float = _p(8.0, "-", "response of entry to local profit margins", ge=0, le=1000)
     entrant_mean_employees: float = _p(3.0, "employees", "mean size of an entrant", ge=1, le=1000)
     entrant_productivity_gap: float = _p(
-        -0.10, "log points", "entrants' log productivity relative to the niche mean", ge=-3, le=3
+        0.192, "log points", "entrants' log productivity relative to the niche mean", ge=-3, le=3
     )
     spinoff_share: float = _p(
         0.7,
