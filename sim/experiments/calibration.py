@@ -184,9 +184,12 @@ class Problem:
         return np.array([b.high for b in self.spec.parameters.values()])
 
     def values(self, unit: np.ndarray) -> dict[str, float]:
-        """Parameter values at a point of the unit cube (integer parameters rounded when set)."""
+        """Parameter values at a point of the unit cube, integer parameters rounded (the values the runs use)."""
         x = self.low + np.clip(unit, 0.0, 1.0) * (self.high - self.low)
-        return {name: float(v) for name, v in zip(self.names, x, strict=True)}
+        return {
+            name: float(round(v)) if _is_integer(self.base, name) else float(v)
+            for name, v in zip(self.names, x, strict=True)
+        }
 
     def params(self, unit: np.ndarray) -> Params:
         return with_values(self.base, self.values(unit), source="calibration point")

@@ -175,8 +175,14 @@ def build_calibration_report(out: Path) -> Path:
                     "high": [spec["parameters"][n]["high"] for n in names],
                     "start": [_start(manifest, n) for n in names],
                     "best": [best[n] for n in names],
+                    "at_bound": [_at_bound(spec["parameters"][n], best[n]) for n in names],
                 }
             ),
+        ),
+        (
+            "p",
+            "A parameter that ends at a bound (within 2 % of its range) is where the loss wanted to go further: "
+            "a sign that the bound, or a mechanism, constrains the fit.",
         ),
         ("h2", "Search"),
         ("figure", (figure_trace(evaluations, figures / "loss_trace.png"), "Loss of every point, and the best so far")),
@@ -206,6 +212,19 @@ def build_calibration_report(out: Path) -> Path:
         ]
     render(blocks, report, f"Calibration: {spec['name']}")
     return report / "report.html"
+
+
+#: A fitted value this close to a bound (share of the range) is reported as at the bound.
+AT_BOUND = 0.02
+
+
+def _at_bound(bounds: dict[str, float], value: float) -> str:
+    span = bounds["high"] - bounds["low"]
+    if value - bounds["low"] <= AT_BOUND * span:
+        return "low"
+    if bounds["high"] - value <= AT_BOUND * span:
+        return "high"
+    return ""
 
 
 def _start(manifest: dict[str, Any], dotted: str) -> float | None:
