@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator, MultipleLocator
 
 from sim.model.calendar import QUARTERS_PER_YEAR
 from sim.model.district import DistrictModel
@@ -62,6 +63,8 @@ class DistrictMap:
         ax.set_xlabel("km east of Bologna", fontsize=8)
         ax.set_ylabel("km north of Bologna", fontsize=8)
         ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(6))
+        ax.yaxis.set_major_locator(MaxNLocator(5))
         index = {name: i for i, name in enumerate(PROVINCES)}
         borders = [capitals[[index[a], index[b]]] for a, b in BORDERS]
         ax.add_collection(LineCollection(borders, colors="0.8", linewidths=1.0, zorder=0))
@@ -152,6 +155,9 @@ class TwinPanel:
         bottom.set_ylabel("difference", fontsize=8)
         for ax in (top, bottom):
             ax.ticklabel_format(axis="y", useOffset=False)
+            ax.xaxis.set_major_locator(MultipleLocator(5 if x_range[1] - x_range[0] > 12 else 2))  # few labels: text
+            # is most of a redraw's cost
+            ax.yaxis.set_major_locator(MaxNLocator(4 if ax is top else 3))
             ax.set_xlim(*x_range)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3, linewidth=0.5)

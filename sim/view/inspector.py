@@ -13,7 +13,7 @@ from mesa.visualization.utils import update_counter
 
 from sim.view.figures import pretty
 from sim.view.model import StudentModel
-from sim.view.readings import an_exporter, firm_record, largest_firm
+from sim.view.readings import an_exporter, firm_record, history, largest_firm
 
 SHOWN_IDS = 12  # ids listed before "and N more"
 
@@ -99,8 +99,12 @@ def FirmInspector(model: StudentModel):
         set_text("" if firm is None else str(firm))
 
     firm_id = int(text) if text.strip().isdigit() else None
+    # the panel grows once a year: its rows for the firm are read again only then
+    past = solara.use_memo(
+        lambda: None if firm_id is None else history(model, firm_id), [model, len(model.observer.panel), firm_id]
+    )
     record = solara.use_memo(
-        lambda: None if firm_id is None else firm_record(model, firm_id), [model, model.steps, firm_id]
+        lambda: None if firm_id is None else firm_record(model, firm_id, past), [model, model.steps, firm_id]
     )
     with solara.Card("Firm inspector", margin=0) as card:
         with solara.Row(style={"align-items": "center"}):

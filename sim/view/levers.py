@@ -54,6 +54,7 @@ class Shock:
     """A shock lever: a library scenario's shock (or one written here) moved to start in the chosen year."""
 
     label: str
+    description: str
     scenario: str | None = None
     shock: str | None = None
     spec: tuple[tuple[str, Any], ...] = ()
@@ -68,23 +69,29 @@ class Shock:
 NO_SHOCK = "No shock"
 SHOCKS: dict[str, Shock | None] = {
     NO_SHOCK: None,
-    "Russia sanctions: the market closes": Shock("Russia sanctions", "russia_sanctions", "sanctions_2022"),
-    "China slowdown": Shock("China slowdown", "china_slowdown", "china_slowdown"),
-    "EU demand drop (-20 % for two years)": Shock(
-        "EU demand drop",
-        spec=(
-            ("kind", "demand_drop"),
-            ("description", "EU demand for the region's machinery 20 % lower for two years"),
-            ("markets", ["eu"]),
-            ("size", 0.2),
-            ("start", 1),
-            ("end", 8),
-        ),
+    "Russia sanctions: the market closes": Shock(
+        "Russia sanctions", "the Russian market closes (90 % of its demand lost to the region)",
+        "russia_sanctions", "sanctions_2022",
     ),
-    "Global recession (-15 % for two years)": Shock("Global recession", "global_recession", "recession"),
-    "Credit crunch (three years)": Shock("Credit crunch", "credit_crunch", "crunch"),
-    "Automotive demand falls by a third": Shock("Automotive shift", "automotive_transition", "ev_shift"),
-}
+    "China slowdown": Shock(
+        "China slowdown", "Chinese demand grows 4 points a year less", "china_slowdown", "china_slowdown"
+    ),
+    "EU demand drop (-20 % for two years)": Shock(
+        "EU demand drop", "EU demand 20 % lower for two years",
+        spec=(("kind", "demand_drop"), ("markets", ["eu"]), ("size", 0.2), ("start", 1), ("end", 8)),
+    ),
+    "Global recession (-15 % for two years)": Shock(
+        "Global recession", "demand 15 % lower in every market for two years", "global_recession", "recession"
+    ),
+    "Credit crunch (three years)": Shock(
+        "Credit crunch", "banks halve credit limits and add 1 % a quarter to rates for three years",
+        "credit_crunch", "crunch",
+    ),
+    "Automotive demand falls by a third": Shock(
+        "Automotive shift", "a third of automotive demand lost in every market, for good",
+        "automotive_transition", "ev_shift",
+    ),
+}  # fmt: skip
 
 #: What the twin leaves out: the select's labels and what they mean.
 COMPARE: dict[str, str] = {
@@ -323,7 +330,7 @@ def lever_shock(levers: Levers, start_year: int) -> dict[str, dict[str, Any]]:
     start = _quarter(levers.shock_year, start_year)
     length = None if spec.get("end") is None else spec["end"] - spec["start"]
     spec.update(
-        description=f"{shock.label} from {levers.shock_year} ({spec.get('description') or spec['kind']})",
+        description=f"{shock.label} from {levers.shock_year}: {shock.description}",
         start=start,
         end=None if length is None else start + length,
     )

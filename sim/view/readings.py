@@ -115,14 +115,15 @@ def history(model: DistrictModel, firm_id: int) -> pd.DataFrame:
     return rows
 
 
-def firm_record(model: StudentModel, firm_id: int) -> dict[str, Any] | None:
+def firm_record(model: StudentModel, firm_id: int, past: pd.DataFrame | None = None) -> dict[str, Any] | None:
     """What the inspector shows about one firm: its state now, markets since when, links, support, twin.
 
-    None if the id never belonged to a firm of this world; ``alive`` is False for a firm that has exited.
+    ``past``: its ``history`` if already read (the panel grows once a year, the state every quarter). None if
+    the id never belonged to a firm of this world; ``alive`` is False for a firm that has exited.
     """
     start_year = model.params.start_year
     agent = model.firm_agents.get(firm_id)
-    past = history(model, firm_id)
+    past = history(model, firm_id) if past is None else past
     if agent is None:
         if past.empty:
             return None
