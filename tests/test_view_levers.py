@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from sim import DistrictModel
+from sim.config import load_scenario
 from sim.view.levers import (
     COMPARE,
     DEFAULTS,
@@ -142,3 +146,34 @@ def test_readings_of_time_and_of_one_firm():
     exporter = an_exporter(model, 0)
     assert exporter is not None and firm_record(model, exporter)["now"]["is_exporter"]
     assert firm_record(model, 10**9) is None
+
+
+TUTORIAL = Path(__file__).resolve().parent.parent / "docs" / "tutorial"
+
+
+@pytest.mark.parametrize(
+    ("levers", "scenario"),
+    [
+        ({"shock": RUSSIA, "shock_year": 2014, "compare": WITHOUT_SHOCKS}, "russia_2014.toml"),
+        ({"eu_budget": "20", "policy_start_year": 2015, "max_employees": 50}, "eu_small_firms.toml"),
+        ({"universities": False, "compare": WITHOUT_SHOCKS}, "no_universities.toml"),
+        ({"shock": "Automotive demand falls by a third", "shock_year": 2015, "compare": WITHOUT_SHOCKS}, None),
+        ({"scenario_name": "credit_crunch", "guarantee_budget": "20"}, "crunch_with_fund.toml"),
+    ],
+)
+def test_the_tutorials_scenario_files_are_the_pages_worlds(levers, scenario):
+    """docs/tutorial's files reproduce the page's lever world quarter by quarter, and its twin (the baseline, or
+    the crunch without the fund); the automotive lever is the library's automotive_transition."""
+    page = StudentModel(n_firms="250", seed="5", **levers)
+    path = "automotive_transition" if scenario is None else TUTORIAL / scenario
+    files = DistrictModel(load_scenario(path, n_firms=250, steps=60), rng=5)
+    baseline = DistrictModel(load_scenario(levers.get("scenario_name", "baseline"), n_firms=250, steps=60), rng=5)
+    for _ in range(24):
+        for model in (page, files, baseline):
+            model.step()
+    columns = ["employment", "n_exporters", "export_sales", "policy_spending", "n_university_links"]
+    frame = page.datacollector.get_model_vars_dataframe()[columns]
+    pd.testing.assert_frame_equal(frame, files.datacollector.get_model_vars_dataframe()[columns])
+    twin = page.twin.datacollector.get_model_vars_dataframe()[columns]
+    pd.testing.assert_frame_equal(twin, baseline.datacollector.get_model_vars_dataframe()[columns])
+    assert not frame.equals(twin)
