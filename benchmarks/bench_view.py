@@ -138,7 +138,8 @@ def main() -> None:
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         for firms, runs in ((2000, (1, 5)), (10_000, (1, 5))):
-            with serve_view(log, firms=firms) as url:
+            with serve_view(log, firms=firms) as served:
+                url = served.url
                 for interval in runs:
                     quarters, redraws = in_browser(browser, url, interval, args.quarters)
                     print(

@@ -25,8 +25,12 @@ def counter_is(n: int) -> re.Pattern:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with serve_view(tmp_path_factory.mktemp("view") / "server.log", firms=FIRMS) as url:
-        yield url
+    with serve_view(tmp_path_factory.mktemp("view") / "server.log", firms=FIRMS) as served:
+        assert f"distretto view: serving the student view on {served.url}" in served.log.read_text()
+        yield served.url
+    # stopped as Ctrl-C stops it: the whole process group gets SIGINT, and distretto exits cleanly
+    assert served.returncode == 0, served.log.read_text()[-2000:]
+    assert "distretto view: stopped" in served.log.read_text()
 
 
 @pytest.fixture(scope="module")

@@ -11,18 +11,11 @@ import pytest
 
 from sim import DistrictModel
 from sim.config import load_scenario
-from sim.view.levers import (
-    COMPARE,
-    DEFAULTS,
-    LABELS,
-    SHOCKS,
-    LeverError,
-    library,
-    read_levers,
-    world_params,
-)
+from sim.view.checks import LeverError, read_levers
+from sim.view.levers import COMPARE, DEFAULTS, LABELS, SHOCKS, library
 from sim.view.model import StudentModel
 from sim.view.readings import an_exporter, firm_record, largest_firm, monitors, series, when
+from sim.view.worlds import world_params
 
 WITHOUT_SHOCKS = "the same world without its shocks"
 RUSSIA = "Russia sanctions: the market closes"

@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,6 +30,7 @@ CHROMIUM_ARGS = [
 
 
 def free_port() -> int:
+    """A local port no one listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -48,18 +50,27 @@ def _wait_until_answers(url: str, proc: subprocess.Popen, log: Path, timeout: fl
     raise RuntimeError(f"distretto view did not answer on {url} within {timeout} s:\n{log.read_text()[-3000:]}")
 
 
+@dataclass
+class Served:
+    """A running ``distretto view``: its address, and once stopped its exit status."""
+
+    url: str
+    log: Path
+    returncode: int | None = None
+
+
 @contextlib.contextmanager
-def serve_view(log: Path, firms: int = 2000, timeout: float = 90.0) -> Iterator[str]:
-    """``distretto view --port P --firms N`` on a free port; yields its URL once it answers, then stops it."""
+def serve_view(log: Path, firms: int = 2000, timeout: float = 90.0) -> Iterator[Served]:
+    """``distretto view --port P --firms N`` on a free port, once it answers; stopped as by Ctrl-C at the end."""
     port = free_port()
     distretto = Path(sys.executable).parent / "distretto"
     command = [str(distretto), "view", "--host", "127.0.0.1", "--port", str(port), "--firms", str(firms)]
     with open(log, "wb") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
+    served = Served(f"http://127.0.0.1:{port}/", log)
     try:
-        _wait_until_answers(url, proc, log, timeout)
-        yield url
+        _wait_until_answers(served.url, proc, log, timeout)
+        yield served
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGINT)  # our own process group: distretto and its solara server
@@ -69,6 +80,7 @@ def serve_view(log: Path, firms: int = 2000, timeout: float = 90.0) -> Iterator[
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
+        served.returncode = proc.returncode
 
 
 def launch_chromium(playwright):

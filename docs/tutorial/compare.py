@@ -21,10 +21,12 @@ TOTALS = ["policy_spending", "niche_switches", "n_exits"]
 
 
 def last_years(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the last QUARTERS quarters."""
     return frame[frame["step"] > frame["step"].max() - QUARTERS]
 
 
 def district(run: Path) -> pd.Series:
+    """The district's indicators over the last quarters, and totals over the whole run."""
     model = pd.read_parquet(run / "model.parquet")
     means = last_years(model)[INDICATORS].mean()
     totals = model[TOTALS].sum().rename(lambda c: f"{c} (whole run)")
@@ -32,11 +34,13 @@ def district(run: Path) -> pd.Series:
 
 
 def by_province(run: Path) -> pd.DataFrame:
+    """Employment, exporters and exports by province over the last quarters."""
     provinces = last_years(pd.read_parquet(run / "provinces.parquet"))
     return provinces.groupby("province", observed=True)[["employment", "exporters", "exports"]].mean()
 
 
 def by_niche(run: Path) -> pd.DataFrame:
+    """Firms, employees, exporters and exports by niche at the panel's last year (living firms)."""
     firms = pd.read_parquet(run / "firms.parquet")
     alive = firms[(firms["step"] == firms["step"].max()) & ~firms["exited"]].assign(exporter=lambda f: f.n_markets > 1)
     return alive.groupby("niche", observed=True).agg(
@@ -46,6 +50,7 @@ def by_niche(run: Path) -> pd.DataFrame:
 
 
 def main(world: Path, base: Path, short: bool = False) -> None:
+    """Print both runs' district and their difference, then (unless ``short``) by province and by niche."""
     pd.set_option("display.width", 120)
     pd.set_option("display.max_columns", None)
     pd.set_option("display.float_format", "{:,.2f}".format)

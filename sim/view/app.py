@@ -79,6 +79,7 @@ class RefusingWorld(solara.Reactive):
         self.refusal = refusal
 
     def set(self, value: StudentModel) -> None:
+        """Take ``value`` as the new world, unless it was refused: then keep the world and show why."""
         if getattr(value, "refusal", None):
             self.refusal.set(value.refusal)
             return
@@ -87,7 +88,7 @@ class RefusingWorld(solara.Reactive):
 
 
 @solara.component
-def Page():
+def Page() -> None:
     """One world and its twin per browser session, with the levers in the side bar."""
     first = solara.use_memo(lambda: StudentModel(**first_values()), [])
     world = solara.use_reactive(first)

@@ -7,15 +7,17 @@ PNG is made again only when the quarter (or the links toggle) changes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import solara
 from mesa.visualization.utils import update_counter
 
 from sim.view import figures
-from sim.view.levers import COMPARE, switched_on
+from sim.view.levers import COMPARE
 from sim.view.model import StudentModel
 from sim.view.readings import monitors, region_equivalent, series, when
+from sim.view.worlds import switched_on
 
 INFO = Path(__file__).with_name("info.md")
 
@@ -39,7 +41,7 @@ def _twin_text(model: StudentModel) -> str:
 
 
 @solara.component
-def Monitors(model: StudentModel):
+def Monitors(model: StudentModel) -> solara.Element:
     """Year and quarter, firms, employment, exporters, exports, policy spending: this world, its twin, the gap."""
     update_counter.get()
     with solara.Card("Monitors", margin=0) as card:
@@ -69,7 +71,7 @@ def Monitors(model: StudentModel):
 
 
 @solara.component
-def NicheLegend():
+def NicheLegend() -> None:
     """The map's colours, as text beside the figure (a matplotlib legend would cost every redraw)."""
     with solara.Div(style={"display": "flex", "flex-wrap": "wrap", "font-size": "11px", "column-gap": "8px"}):
         for name, colour in figures.niche_legend():
@@ -78,7 +80,7 @@ def NicheLegend():
 
 
 @solara.component
-def DistrictMap(model: StudentModel):
+def DistrictMap(model: StudentModel) -> solara.Element:
     """The nine provinces with the firms as dots (or province pies above 5,000 firms); links on a toggle."""
     update_counter.get()
     links, set_links = solara.use_state(False)
@@ -99,7 +101,7 @@ def DistrictMap(model: StudentModel):
 
 
 @solara.component
-def TwinPlot(model: StudentModel, title: str, make):
+def TwinPlot(model: StudentModel, title: str, make: Callable[[StudentModel], figures.TwinFigure]) -> solara.Element:
     """One twin figure (``make(model)`` builds it once per model) in a card, redrawn every quarter."""
     update_counter.get()
     drawing = solara.use_memo(lambda: make(model), [model])
@@ -110,18 +112,18 @@ def TwinPlot(model: StudentModel, title: str, make):
     return card
 
 
-def exporters_and_employment(model: StudentModel):
+def exporters_and_employment(model: StudentModel) -> solara.Element:
     """Exporters and employment in both worlds and their difference (for SolaraViz's components list)."""
     return TwinPlot(model, "Exporters and employment", figures.exporters_and_employment)
 
 
-def exports_and_diversity(model: StudentModel):
+def exports_and_diversity(model: StudentModel) -> solara.Element:
     """Exports by market and niche diversity in both worlds and their difference."""
     return TwinPlot(model, "Exports by market and niche diversity", figures.exports_and_diversity)
 
 
 @solara.component
-def Info(model: StudentModel):
+def Info(model: StudentModel) -> solara.Element:
     """The Info panel for a student: what it is, how it works, things to notice, things to try."""
     text = solara.use_memo(lambda: INFO.read_text(encoding="utf-8"), [])
     with solara.Card("Info", margin=0) as card:
@@ -130,7 +132,7 @@ def Info(model: StudentModel):
 
 
 @solara.component
-def Refusal(message: str | None):
+def Refusal(message: str | None) -> None:
     """The page's answer to bad values: what was refused and why; the world on screen is kept."""
     if message:
         solara.Error(

@@ -8,6 +8,7 @@ the lines), which roughly halves the cost of a redraw against building a new fig
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -144,7 +145,14 @@ class DistrictMap:
 class TwinPanel:
     """One indicator (or a few) over time: the lever world solid, its twin dashed, their difference below."""
 
-    def __init__(self, top, bottom, title: str, curves: list[tuple[str, str, str, float]], x_range) -> None:
+    def __init__(
+        self,
+        top: Axes,
+        bottom: Axes,
+        title: str,
+        curves: list[tuple[str, str, str, float]],
+        x_range: tuple[float, float],
+    ) -> None:
         self.top, self.bottom, self.curves = top, bottom, curves
         top.set_title(title, fontsize=9)
         self.world = [top.plot([], [], color=c, linewidth=1.4)[0] for _, _, c, _ in curves]
@@ -164,6 +172,7 @@ class TwinPanel:
         top.tick_params(labelbottom=False)
 
     def update(self, world: DistrictModel, twin: DistrictModel) -> None:
+        """Set the curves to both worlds' series so far and rescale the values (the years stay fixed)."""
         n = min(len(world.datacollector.model_vars.get("step", [])), len(twin.datacollector.model_vars.get("step", [])))
         x = years(world, n)
         for (column, _, colour, scale), w_line, t_line, d_line in zip(
@@ -213,6 +222,7 @@ class TwinFigure:
             )  # fmt: skip
 
     def update(self, world: DistrictModel, twin: DistrictModel) -> Figure:
+        """Redraw every panel for the two worlds' current quarter and return the figure."""
         for panel in self.panels:
             panel.update(world, twin)
         return self.figure

@@ -87,7 +87,7 @@ def history_markdown(record: dict[str, Any]) -> str:
 
 
 @solara.component
-def FirmInspector(model: StudentModel):
+def FirmInspector(model: StudentModel) -> solara.Element:
     """Choose a firm and read its record; the choice is kept while the world runs."""
     update_counter.get()
     text, set_text = solara.use_state("")

@@ -13,7 +13,9 @@ import mesa
 
 from sim.config import ScenarioError
 from sim.model.district import DistrictModel
-from sim.view.levers import DEFAULTS, LeverError, Levers, read_levers, world_params
+from sim.view.checks import LeverError, Levers, read_levers
+from sim.view.levers import DEFAULTS
+from sim.view.worlds import world_params
 
 
 class StudentModel(DistrictModel):
