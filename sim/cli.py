@@ -1,10 +1,11 @@
-"""Command line: ``distretto run | experiment | calibrate | report | scenarios | show``.
+"""Command line: ``distretto run | experiment | calibrate | report | scenarios | show | view``.
 
 ``distretto run [SCENARIO] --seed N --steps T --firms N --out DIR`` runs one
 simulation; ``distretto experiment FILE`` many, with a report;
 ``distretto calibrate FILE`` fits parameters to target moments;
 ``distretto scenarios`` lists the library; ``distretto show SCENARIO``
-prints its fully resolved parameters.
+prints its fully resolved parameters; ``distretto view`` serves the student
+view (the ``viz`` extra), without importing it here.
 
 Bad input gets one line on stderr naming the problem, and exit status 2,
 before anything is run or written.
@@ -13,6 +14,9 @@ before anything is run or written.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -33,17 +37,26 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _count(kind: str, minimum: int):
+def _count(kind: str, minimum: int, maximum: int | None = None):
+    allowed = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{kind} must be an integer >= {minimum} (got {text!r})") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{kind} must be an integer >= {minimum} (got {value})")
+            raise argparse.ArgumentTypeError(f"{kind} must be an integer {allowed} (got {text!r})") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"{kind} must be an integer {allowed} (got {value})")
         return value
 
     return parse
+
+
+#: The student view's app (served by ``solara run``; never imported here: solara is an optional extra).
+VIEW_APP = Path(__file__).resolve().parent / "view" / "app.py"
+#: Firms a view world may start with: the range of the page's field (sim.view.levers.FIRMS_RANGE).
+VIEW_FIRMS = (10, 50_000)
+VIZ_MISSING = "distretto view: error: the view needs the viz extra: make view, or pip install 'distretto[viz]'"
 
 
 def _assignment(text: str) -> tuple[str, str]:
@@ -140,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="(re)build an experiment's or a calibration's report, without running anything")
     rep.add_argument("folder", type=Path, help="the experiment or calibration folder")
 
+    view = sub.add_parser("view", help="serve the student view in a browser (needs the viz extra)")
+    view.add_argument("--port", type=_count("--port", 1, 65535), default=8765, help="port to serve on (default 8765)")
+    view.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    view.add_argument(
+        "--firms", type=_count("--firms", *VIEW_FIRMS), default=2000, help="firms of the first world (default 2000)"
+    )
+
     sub.add_parser("scenarios", help="list the scenario library with a line on each")
     show = sub.add_parser("show", help="print a scenario's fully resolved parameters (after extends) as TOML")
     show.add_argument("scenario", help="scenario name in scenarios/ or path to a .toml file")
@@ -159,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         "experiment": _experiment,
         "calibrate": _calibrate,
         "report": _report,
+        "view": _view,
     }
     try:
         return commands[args.command](args)
@@ -231,6 +252,32 @@ def _calibrate(args: argparse.Namespace) -> int:
     else:
         print(f"best loss {best.loss:.4g}; scenario: {out / 'best.toml'}; report: {report}")
     return 0
+
+
+def view_command(host: str, port: int) -> list[str]:
+    """The command that serves the view: this interpreter's solara, production mode (no reloading, no browser)."""
+    command = [sys.executable, "-m", "solara", "run", str(VIEW_APP), "--host", host, "--port", str(port)]
+    return [*command, "--production", "--no-open", "--no-check-version"]
+
+
+def _view(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("solara") is None:
+        print(VIZ_MISSING, file=sys.stderr)
+        return 2
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "DISTRETTO_VIEW_FIRMS": str(args.firms)}
+    server = subprocess.Popen(view_command(args.host, args.port), env=env)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"distretto view: serving the student view on http://{host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    try:
+        return server.wait()
+    except KeyboardInterrupt:  # the terminal sends SIGINT to solara too; give it time to close its sessions
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.terminate()
+            server.wait(timeout=5)
+        print("distretto view: stopped", file=sys.stderr)
+        return 0
 
 
 def _report(args: argparse.Namespace) -> int:

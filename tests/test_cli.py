@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from sim.cli import main
+from sim.cli import VIEW_APP, VIEW_FIRMS, VIZ_MISSING, main, view_command
+from sim.view.levers import FIRMS_RANGE
 
 
 def test_run_writes_outputs_and_manifest(tmp_path, capsys):
@@ -97,3 +100,44 @@ def test_python_dash_m_sim_is_the_same_command(tmp_path):
         [sys.executable, "-m", "sim", "run", "--steps", "zero"], capture_output=True, text=True, timeout=120
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_view_without_the_viz_extra_says_how_to_get_it(monkeypatch, capsys):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "solara" else real(name, *a))
+    assert main(["view"]) == 2
+    assert capsys.readouterr().err.strip() == VIZ_MISSING
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["view", "--port", "0"], "--port must be an integer from 1 to 65535 (got 0)"),
+        (["view", "--port", "70000"], "--port must be an integer from 1 to 65535"),
+        (["view", "--port", "http"], "--port must be an integer"),
+        (["view", "--firms", "0"], "--firms must be an integer from 10 to 50000 (got 0)"),
+    ],
+)
+def test_view_refuses_bad_values_before_starting(args, expected, capsys, monkeypatch):
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail("started a server"))
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err and len(err.splitlines()) == 1
+
+
+def test_view_serves_the_app_with_this_python_in_production_mode():
+    command = view_command("127.0.0.1", 8765)
+    assert command[:4] == [sys.executable, "-m", "solara", "run"] and Path(command[4]) == VIEW_APP
+    assert VIEW_APP.is_file() and {"--production", "--no-open", "--no-check-version"} <= set(command)
+
+
+def test_view_firms_range_is_the_pages():
+    assert VIEW_FIRMS == FIRMS_RANGE  # the CLI cannot import sim.view (solara is optional): same numbers, checked here
+
+
+def test_the_command_line_imports_neither_solara_nor_the_view():
+    code = "import sys, sim.cli; print(sorted(m for m in sys.modules if m == 'solara' or m.startswith('sim.view')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -67,6 +67,7 @@ def test_every_module_is_in_a_layer() -> None:
         "sim.run",
         "sim.submodels",
         "sim.validation",
+        "sim.view",
     }
 
 
@@ -92,7 +93,7 @@ def _targets(prefix: str) -> set[str]:
 
 @pytest.mark.parametrize("layer", ["sim.config", "sim.model", "sim.submodels"])
 def test_model_layers_do_not_import_the_engine(layer: str) -> None:
-    upward = {t for t in _targets(layer) if t.split(".")[1] in ("run", "experiments", "cli", "validation")}
+    upward = {t for t in _targets(layer) if t.split(".")[1] in ("run", "experiments", "cli", "validation", "view")}
     assert upward == set()
 
 
@@ -109,6 +110,19 @@ def test_submodels_do_not_import_the_model_class_or_the_observer() -> None:
 
 def test_experiments_reach_the_model_only_through_sim_model_and_sim_run() -> None:
     assert not {t for t in _targets("sim.experiments") if t.startswith("sim.submodels")}
+
+
+def test_the_view_reaches_the_model_only_through_config_model_and_run():
+    """The student view shows whatever the model is: sim.config, sim.model, sim.run, never the submodels."""
+    outside = {t for t in _targets("sim.view") if not t.startswith("sim.view")}
+    assert outside and all(t.split(".")[1] in ("config", "model", "run") for t in outside), sorted(outside)
+
+
+def test_nothing_else_imports_the_view():
+    """sim.view needs the optional viz extra (solara): no other layer may import it, the CLI included."""
+    g = graph()
+    outside = [name for name in MODULES if not name.startswith("sim.view")]
+    assert not [name for name in outside if any(t.startswith("sim.view") for t in g.successors(name))]
 
 
 def test_the_checker_sees_imports_inside_functions(tmp_path: Path) -> None:
