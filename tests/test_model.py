@@ -224,3 +224,15 @@ def test_firm_table_moves_rows_keeps_fields_apart_and_survives_pickling():
     assert copy.employees[copy.row_of[41]] == 5.0 and copy.n == 46 and copy.quality[copy.row_of[2]] == 101
     assert table.n == 37 and table.row_of[1] >= 0  # the original is untouched
     assert set(FIELDS) == set(copy._data)
+
+
+@pytest.mark.parametrize("seed", [4, 5, 8])
+def test_a_district_that_empties_starts_again_from_entrants(seed):
+    """One firm at the start: the district empties (every firm exits) and new entrants found it again, without error."""
+    model = DistrictModel(n_firms=1, rng=seed)
+    for _ in range(60):
+        model.step()
+    frame = model.observer.model_frame(model)
+    assert (frame.n_firms == 0).any() and frame.n_firms.iloc[-1] >= 1
+    assert np.isfinite(frame[["employment", "sales", "mean_productivity"]].to_numpy()).all()
+    assert np.isfinite(model.wage) and model.wage > 0

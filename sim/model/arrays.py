@@ -119,6 +119,8 @@ def weighted_pick(
     ``grouped``: ``group_rows(keys)``, if already known.
     """
     order, _, bounds = grouped if grouped is not None else group_rows(keys)
+    if order.size == 0:
+        return np.full(wanted.size, -1)
     cumulative = np.cumsum(weight[order])
     start, stop = group_bounds(bounds, wanted)
     before = np.where(start > 0, cumulative[np.maximum(start - 1, 0)], 0.0)

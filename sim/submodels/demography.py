@@ -82,6 +82,8 @@ def choose_parents(model, bucket: np.ndarray, rng: np.random.Generator) -> np.nd
         bucket[related] = bucket[related] - own + related_niches(own, rng)
     weight = np.where(f.profit_trend > 0, f.employees, 0.0)
     order, _, bounds = bucket_groups(f)  # shared with the partner search and the supplier search
+    if order.size == 0:  # the district has emptied: every entrant is a new firm
+        return parent
     cumulative = np.cumsum(weight[order])
     start, stop = group_bounds(bounds, bucket)
     before = np.where(start > 0, cumulative[np.maximum(start - 1, 0)], 0.0)
@@ -253,7 +255,8 @@ def enter_firms(model) -> int:
         inherit = p.spinoff_inheritance
         know_how[spin] = inherit * f.know_how.take(par, axis=0) + (1.0 - inherit) * know_how[spin]
     model.spinoff_entries = int(spin.sum())
-    parent_id = np.where(spin, f.firm_id[np.maximum(parent, 0)], -1)
+    parent_id = np.full(n_new, -1, dtype=np.int64)
+    parent_id[spin] = f.firm_id[parent[spin]]
     units = employees * productivity * p.utilisation_target
     sales = units * price
     # An entrant starts with an order book that fills its planned capacity

@@ -26,6 +26,8 @@ def update_wage(model) -> None:
     raising productivity faster than the region.
     """
     f, p = model.firms, model.params
+    if f.n == 0:
+        return  # an emptied district keeps its last wage
     mean_productivity = float(np.exp(np.log(f.productivity).mean()))
     model.wage = p.wage * (mean_productivity / model.reference_productivity) ** p.wage_indexation
 
