@@ -91,6 +91,7 @@ class DistrictModel(mesa.Model):
         self.quarter_costs: dict[str, np.ndarray] = {}
         self.quarter_investment = np.zeros(self.firms.n)
         self.firms.exiting[:] = False
+        self.firms.exit_cause[:] = 0
 
     def step(self) -> None:
         """One quarter."""

@@ -46,6 +46,8 @@ FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "input_cost_gap": (np.float64, ()),  # relative change of the unit material cost due to regional suppliers
     "input_quality": (np.float64, ()),  # log quality the firm's suppliers add to its products
     "costs": (np.float64, ()),  # all costs booked this quarter
+    "materials": (np.float64, ()),  # intermediate inputs bought this quarter (regional suppliers included)
+    "wage_bill": (np.float64, ()),  # wages paid this quarter
     "profit": (np.float64, ()),
     "profit_trend": (np.float64, ()),  # exponential average of quarterly profit (weight 1/4 on the latest)
     "share": (np.float64, (N_MARKETS,)),  # share of each market's expenditure in the firm's niche
@@ -57,6 +59,7 @@ FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "market_entered": (np.int32, (N_MARKETS,)),  # step the firm last entered each market (-1: never)
     "loss_quarters": (np.int16, (N_MARKETS,)),  # consecutive loss-making quarters in each market
     "exiting": (np.bool_, ()),  # flagged for exit at the end of this step
+    "exit_cause": (np.int8, ()),  # why it exits (EXIT_CAUSES code; 0 while it does not)
     "guaranteed": (np.float64, ()),  # part of the debt guaranteed by a policy fund
     "guarantee_cover": (np.float64, ()),  # share of the guaranteed debt the fund repays on default
     "collab_until": (np.int32, ()),  # last step of the current university collaboration (0: none)
@@ -192,6 +195,11 @@ class FirmTable:
         self._forget_views()
         self.row_of[firm_id[holes]] = holes
 
+
+#: Why firms exit, coded 1, 2, 3 in ``exit_cause`` (0: not exiting): they cannot pay; their owners close them
+#: (going on is worth less than closing); or no successor takes over.
+EXIT_CAUSES: tuple[str, ...] = ("insolvency", "closure", "succession")
+INSOLVENCY, CLOSURE, SUCCESSION = 1, 2, 3
 
 #: The foreign markets as a mask over market columns.
 FOREIGN_COLUMNS = np.arange(N_MARKETS) != DOMESTIC

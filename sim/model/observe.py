@@ -18,7 +18,7 @@ import pandas as pd
 from sim.model import graph
 from sim.model.arrays import row_sums, take_rows
 from sim.model.calendar import quarter_of, year_of
-from sim.model.firms import exporters, niche_groups
+from sim.model.firms import EXIT_CAUSES, exporters, niche_groups
 from sim.model.links import degree, supply_counts
 from sim.model.world import FOREIGN_MARKETS, MARKETS, N_MARKETS, N_NICHES, N_PROVINCES, NICHES, PROVINCES
 from sim.submodels import consortia, knowhow, specialisation, supply
@@ -49,8 +49,12 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "n_entries",
     "spinoff_entries",
     "n_exits",
+    *(f"n_exits_{cause}" for cause in EXIT_CAUSES),
     "profits",
     "interest",
+    "value_added",
+    "wage_bill",
+    "va_per_worker",
     "debt",
     "niche_switches",
     "n_small_specialised",
@@ -154,9 +158,15 @@ def indicators(
     employment = float(f.employees.sum())
     by_market = np.einsum("ij->j", f.sales)  # sales.sum(axis=0), the same additions in the same order, faster
     profits = float(f.profit.sum())
+    value_added = float(f.revenue.sum() - f.materials.sum())
+    wage_bill = float(f.wage_bill.sum())
+    exits_by_cause = np.zeros(len(EXIT_CAUSES) + 1, dtype=np.int64)
     if exiting_flows is not None:
         by_market = by_market + exiting_flows["by_market"]
         profits += float(exiting_flows["profit"])
+        value_added += float(exiting_flows["value_added"])
+        wage_bill += float(exiting_flows["wage_bill"])
+        exits_by_cause += exiting_flows["exits_by_cause"]
     sales = float(by_market.sum())
     exports = float(by_market[1:].sum())
     w = f.employees / max(employment, 1e-12)
@@ -192,6 +202,7 @@ def indicators(
         "n_entries": n_entries,
         "spinoff_entries": int(getattr(model, "spinoff_entries", 0)),
         "n_exits": n_exits,
+        **{f"n_exits_{cause}": int(exits_by_cause[code]) for code, cause in enumerate(EXIT_CAUSES, start=1)},
         "niche_switches": int(getattr(model, "niche_switches", 0)),
         "n_small_specialised": int(small.sum()),
         "small_specialised_exit_rate": small_exits / max(int(small.sum()) + small_exits, 1),
@@ -199,6 +210,9 @@ def indicators(
         "profits": profits,
         # booked before any exit: the firms that exited this quarter are in it, as in profits
         "interest": float(model.quarter_costs["interest"].sum()),
+        "value_added": value_added,  # sales (final and regional) minus intermediate inputs
+        "wage_bill": wage_bill,
+        "va_per_worker": value_added / (wage_bill / model.wage) if wage_bill > 0 else 0.0,  # per worker paid
         "debt": float(f.debt.sum()),
         **model.observer.network,
         **supply.metrics(model),
@@ -306,6 +320,7 @@ class Observer:
             "n_suppliers": n_suppliers[mask].astype(np.int32),
             "n_clients": n_clients[mask].astype(np.int32),
             "b2b_sales": copy(f.b2b_sales),
+            "value_added": copy(f.revenue) - copy(f.materials),
             "know_how": know_how,
             "specialisation": fit,
             "niche_entered": copy(f.niche_entered),
@@ -316,6 +331,7 @@ class Observer:
             "policy_support": support.sum(axis=1),
             **{f"support_{kind}": support[:, i].copy() for i, kind in enumerate(INSTRUMENT_TYPES)},
             "exited": np.full(n, exited),
+            "exit_cause": copy(f.exit_cause),
         }
 
     def record_panel(self, model) -> None:
@@ -337,6 +353,9 @@ class Observer:
             "by_market": sales.sum(axis=0),
             "profit": f.profit[rows].sum(),
             "province_exports": np.bincount(province, weights=row_sums(sales[:, 1:]), minlength=N_PROVINCES),
+            "value_added": f.revenue[rows].sum() - f.materials[rows].sum(),
+            "wage_bill": f.wage_bill[rows].sum(),
+            "exits_by_cause": np.bincount(f.exit_cause[rows], minlength=len(EXIT_CAUSES) + 1),
             "small_specialised": specialisation.is_small_specialised(model, rows, fit=chunk["specialisation"]).sum(),
         }
 
@@ -361,6 +380,7 @@ class Observer:
                 "n_exporters": np.int64,
                 "n_entries": np.int64,
                 "n_exits": np.int64,
+                **{f"n_exits_{cause}": np.int64 for cause in EXIT_CAUSES},
             }
         )
 
@@ -372,6 +392,9 @@ class Observer:
         frame["province"] = pd.Categorical.from_codes(frame["province"].astype(np.int8), categories=list(PROVINCES))
         frame["niche"] = pd.Categorical.from_codes(frame["niche"].astype(np.int8), categories=list(NICHES))
         frame["markets"] = _MARKET_LISTS[frame["markets"].to_numpy()]
+        frame["exit_cause"] = pd.Categorical.from_codes(
+            frame["exit_cause"].astype(np.int8), categories=["", *EXIT_CAUSES]
+        )
         return frame.sort_values(["step", "exited", "firm_id"], kind="stable").reset_index(drop=True)
 
     @staticmethod
@@ -396,6 +419,7 @@ class Observer:
             "n_suppliers": np.zeros(0, np.int32),
             "n_clients": np.zeros(0, np.int32),
             "b2b_sales": np.zeros(0),
+            "value_added": np.zeros(0),
             "know_how": np.zeros(0),
             "specialisation": np.zeros(0),
             "niche_entered": np.zeros(0, np.int32),
@@ -406,4 +430,5 @@ class Observer:
             "policy_support": np.zeros(0),
             **{f"support_{kind}": np.zeros(0) for kind in INSTRUMENT_TYPES},
             "exited": np.zeros(0, bool),
+            "exit_cause": np.zeros(0, np.int8),
         }

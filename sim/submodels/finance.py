@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.model.firms import INSOLVENCY
 from sim.submodels import policy
 
 #: Weight of the latest quarter in the profit trend (an exponential average over about a year).
@@ -83,13 +84,16 @@ def spendable(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
 
 
 def book_production_costs(model) -> None:
-    """Wages, materials, depreciation, overhead and interest of the quarter."""
+    """Wages, materials, depreciation, overhead and interest of the quarter.
+
+    production = w L + c (1 + gamma) Y + delta kappa L + F (materials cheaper or dearer with
+    regional suppliers, submodels/supply.py); interest = r debt.
+    """
     f, p = model.firms, model.params
-    materials = (
-        p.material_cost * (1.0 + f.input_cost_gap) * f.output
-    )  # cheaper or dearer with regional suppliers (submodels/supply.py)
+    np.multiply(p.material_cost * (1.0 + f.input_cost_gap), f.output, out=f.materials)
+    np.multiply(model.wage, f.employees, out=f.wage_bill)
     model.quarter_costs["production"] = (
-        model.wage * f.employees + materials + p.depreciation * p.capital_per_worker * f.employees + p.fixed_cost
+        f.wage_bill + f.materials + p.depreciation * p.capital_per_worker * f.employees + p.fixed_cost
     )
     model.quarter_costs["interest"] = model.interest_rate * f.debt
 
@@ -178,4 +182,6 @@ def settle(model) -> None:
     f.debt[:] -= repay
     f.cash[:] -= p.payout_rate * (excess - repay)
 
-    f.exiting[:] |= (f.cash < -CASH_TOLERANCE) | (net_worth(model) < 0)
+    insolvent = (f.cash < -CASH_TOLERANCE) | (net_worth(model) < 0)
+    f.exit_cause[insolvent & ~f.exiting] = INSOLVENCY
+    f.exiting[:] |= insolvent
