@@ -54,9 +54,14 @@ def to_toml(params: Params, header: str = "") -> str:
         lines.append(f"{name} = {_toml_value(data[name])}  # {field.description} [{unit}]")
     lines += ["", "# Multiplier of foreign market size by niche", "[export_orientation]"]
     lines += [f"{niche} = {_toml_value(value)}" for niche, value in data["export_orientation"].items()]
+    for table in ("niche_rival_quality_growth", "niche_rival_cost_decline"):
+        if data[table]:
+            lines += ["", f"[{table}]", *(f"{niche} = {_toml_value(value)}" for niche, value in data[table].items())]
     for market, values in data["markets"].items():
         lines += ["", f"[markets.{market}]"]
         for key, value in values.items():
+            if value is None:
+                continue
             field = MarketParams.model_fields[key]
             unit = (field.json_schema_extra or {}).get("unit", "")
             lines.append(f"{key} = {_toml_value(value)}  # {field.description} [{unit}]")

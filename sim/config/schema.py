@@ -7,7 +7,7 @@ which key is wrong and what is allowed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -49,6 +49,12 @@ class MarketParams(BaseModel):
     trade_cost: float = _p(0.0, "ad valorem", "iceberg trade cost: buyers pay price x (1 + trade_cost)", ge=0, le=5)
     price_weight: float = _p(3.0, "elasticity", "weight of (log) price in buyers' valuation", gt=0, le=20)
     quality_weight: float = _p(2.0, "elasticity", "weight of (log) quality in buyers' valuation", ge=0, le=20)
+    rival_quality_growth: float | None = _p(
+        None, "1/year", "trend growth of the rivals' quality in this market (empty: the global one)", ge=-0.5, le=0.5
+    )
+    rival_cost_decline: float | None = _p(
+        None, "1/year", "trend decline of the rivals' prices in this market (empty: the global one)", ge=-0.5, le=0.5
+    )
 
 
 def _default_markets() -> dict[str, MarketParams]:
@@ -135,7 +141,23 @@ class Params(BaseModel):
         gt=0,
         le=1e3,
     )
-    wage_indexation: float = _p(1.0, "elasticity", "response of the regional wage to average productivity", ge=0, le=2)
+    wage_growth: float = _p(
+        0.024,
+        "1/year",
+        "growth of the national contract wage (CCNL): the wage path before regional bargaining",
+        ge=-0.2,
+        le=0.5,
+    )
+    wage_indexation: float = _p(
+        0.3,
+        "elasticity",
+        "share of the region's productivity gains over the contract path passed into wages (second-level bargaining)",
+        ge=0,
+        le=2,
+    )
+    wage_weights: Literal["employment", "unweighted"] = _p(
+        "employment", "-", "how the region's productivity is averaged for the wage: over workers, or over firms"
+    )
     material_cost: float = _p(0.70, "EUR thousand/unit", "intermediate input cost per unit of output", ge=0, le=100)
     fixed_cost: float = _p(4.26, "EUR thousand/quarter", "overhead every firm pays", ge=0, le=1e4)
     capital_per_worker: float = _p(80.0, "EUR thousand/worker", "plant and machinery needed per worker", ge=0, le=1e4)
@@ -144,6 +166,14 @@ class Params(BaseModel):
     markup_min: float = _p(0.02, "-", "lowest markup a firm sets", ge=0, le=5)
     markup_max: float = _p(0.50, "-", "highest markup a firm sets", ge=0, le=5)
     markup_speed: float = _p(0.04, "-", "markup change per unit of excess demand over capacity", ge=0, le=1)
+    markup_adjustment: float = _p(
+        0.1,
+        "1/quarter",
+        "share of the gap to the markup its demand's elasticity calls for, 1 / (sum_m w_m bp_m (1 - s_m)), "
+        "that a firm closes each quarter",
+        ge=0,
+        le=1,
+    )
 
     # --- demand and competition ----------------------------------------------
     markets: dict[str, MarketParams] = Field(
@@ -170,12 +200,33 @@ class Params(BaseModel):
     customer_inertia_speed: float = _p(
         0.6, "1/quarter", "lambda: share of the gap to the logit share that buyers close each quarter", gt=0, le=1
     )
-    rival_quality_growth: float = _p(0.0, "1/year", "trend growth of foreign rivals' quality", ge=-0.5, le=0.5)
-    rival_cost_decline: float = _p(0.0, "1/year", "trend decline of foreign rivals' prices", ge=-0.5, le=0.5)
+    rival_quality_growth: float = _p(
+        0.024,
+        "1/year",
+        "trend growth of foreign rivals' quality (every market, unless it sets its own)",
+        ge=-0.5,
+        le=0.5,
+    )
+    rival_cost_decline: float = _p(
+        0.0, "1/year", "trend decline of foreign rivals' prices (every market, unless it sets its own)", ge=-0.5, le=0.5
+    )
+    niche_rival_quality_growth: dict[str, float] = Field(
+        default_factory=dict, description="extra trend growth of the rivals' quality by niche (1/year; default 0)"
+    )
+    niche_rival_cost_decline: dict[str, float] = Field(
+        default_factory=dict, description="extra trend decline of the rivals' prices by niche (1/year; default 0)"
+    )
+    rival_anchor: Literal["exogenous", "sales_weighted", "unweighted"] = _p(
+        "exogenous",
+        "-",
+        "rivals follow their trends only, or also close rival_catchup of their drift from the region's sales-weighted "
+        "or unweighted mean",
+    )
     rival_catchup: float = _p(
         0.05,
         "1/quarter",
-        "share of the drift from their initial position relative to the region that rivals close each quarter",
+        "with a rival_anchor other than exogenous: share of their drift from their initial position relative to the "
+        "region that rivals close each quarter",
         ge=0,
         le=1,
     )
@@ -367,9 +418,14 @@ class Params(BaseModel):
     know_how_elasticity: float = _p(
         0.5,
         "elasticity",
-        "of innovation efficiency to the firm's know-how relevant to its niche, relative to the region's mean",
+        "of innovation efficiency to the firm's know-how relevant to its niche, relative to the reference",
         ge=0,
         le=5,
+    )
+    know_how_reference: Literal["fixed", "regional_mean"] = _p(
+        "fixed",
+        "-",
+        "know-how is scored against know_how_init (a region that learns more innovates more) or the region's mean",
     )
 
     # --- supply chains (sim/supply.py) --------------------------------------------
@@ -534,6 +590,25 @@ class Params(BaseModel):
     expectation_weight: float = _p(0.8, "-", "weight of the latest quarter in expected demand", ge=0, le=1)
 
     # --- demography ----------------------------------------------------------
+    closure_attention: float = _p(
+        0.1, "1/quarter", "probability that an owner weighs going on against closing the firm in a quarter", ge=0, le=1
+    )
+    owner_outside_option: float = _p(
+        0.5,
+        "EUR thousand/quarter",
+        "what an owner earns elsewhere once the firm is closed (on top of the firm's liquidation value)",
+        ge=0,
+        le=1e4,
+    )
+    succession_hazard: float = _p(
+        0.03, "1/year", "probability that an old small firm finds no successor and closes, each year", ge=0, le=1
+    )
+    succession_min_age: int = _p(
+        100, "quarters", "firms at least this old face the succession hazard (25 years)", ge=0, le=4000
+    )
+    succession_max_employees: float = _p(
+        10.0, "employees", "firms below this size face the succession hazard (family micro firms)", ge=1, le=1e6
+    )
     entry_rate: float = _p(
         0.0197,
         "1/quarter",
@@ -616,6 +691,10 @@ class Params(BaseModel):
             raise ValueError(f"unknown niche {bad[0]!r} in export_orientation; allowed: {', '.join(NICHES)}")
         for k in NICHES:
             self.export_orientation.setdefault(k, 1.0)
+        for table in ("niche_rival_quality_growth", "niche_rival_cost_decline"):
+            bad = [k for k in getattr(self, table) if k not in NICHES]
+            if bad:
+                raise ValueError(f"unknown niche {bad[0]!r} in {table}; allowed: {', '.join(NICHES)}")
         if self.markup_min > self.markup_max:
             raise ValueError(f"markup_min ({self.markup_min}) exceeds markup_max ({self.markup_max})")
         if self.innovation_low >= self.innovation_high:

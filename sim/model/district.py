@@ -116,6 +116,7 @@ class DistrictModel(mesa.Model):
         specialisation.review(self)
         employment.adjust(self)
         finance.settle(self)
+        demography.close_firms(self)
         exits = demography.exit_firms(self)
         entries = demography.enter_firms(self)
         self.observer.collect(self, n_entries=entries, n_exits=exits.size)

@@ -50,6 +50,7 @@ FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "wage_bill": (np.float64, ()),  # wages paid this quarter
     "profit": (np.float64, ()),
     "profit_trend": (np.float64, ()),  # exponential average of quarterly profit (weight 1/4 on the latest)
+    "operating_trend": (np.float64, ()),  # the same of profit before sunk investments (entry, niche moves, programmes)
     "share": (np.float64, (N_MARKETS,)),  # share of each market's expenditure in the firm's niche
     "sales": (np.float64, (N_MARKETS,)),  # revenue from each market this quarter
     "match": (np.float64, (N_MARKETS,)),  # log buyer-firm match quality in each market (AR(1) shock)

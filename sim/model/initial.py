@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.model.firms import N_BUCKETS, bucket_keys, cell_totals
 from sim.model.world import N_NICHES
-from sim.submodels import demand, demography, internationalisation, shocks
+from sim.submodels import demand, demography, employment, internationalisation, shocks
 from sim.submodels.competition import attractiveness, log_attractiveness, set_prices, target_shares, update_rival_share
 
 INIT_ITERATIONS = 30
@@ -25,7 +25,7 @@ def initialise(model) -> None:
     p = model.params
     demography.initial_population(model)
     f = model.firms
-    model.reference_productivity = float(np.exp(np.log(f.productivity).mean()))
+    model.reference_productivity = employment.regional_productivity(model)
     set_prices(model)
     niche = f.niche.astype(np.intp)
     output_value = f.employees * f.productivity * p.utilisation_target * f.price
@@ -59,3 +59,4 @@ def initialise(model) -> None:
     f.revenue[:] = sales
     f.cash[:] = p.initial_cash * sales
     f.debt[:] = p.initial_debt * p.capital_per_worker * f.employees
+    demand.anchor_rivals(model)  # the rivals' gaps to the region, now that prices, appeal and sales are set

@@ -34,6 +34,7 @@ class Markets:
     rival_quality_shift: np.ndarray  # shocks: shift of the rivals' quality anchor (log)
     rival_price_gap: np.ndarray  # initial log gap of rivals' price to the regional niche mean
     rival_quality_gap: np.ndarray  # initial log gap of rivals' quality to the regional niche mean
+    applied_quality_shift: np.ndarray  # the part of rival_quality_shift already in rival_quality
     _rival_share: np.ndarray | None = field(default=None, repr=False)
     _rival_share_of: Any = field(
         default=None, repr=False, compare=False
@@ -57,14 +58,35 @@ class Markets:
         self._rival_share_of = None
 
 
-def regional_log_means(model) -> tuple[np.ndarray, np.ndarray]:
-    """Mean log price and log quality of the region's firms in each niche."""
+def regional_log_means(model, weights: str = "unweighted") -> tuple[np.ndarray, np.ndarray]:
+    """Mean log price and log quality of the region's firms in each niche, over firms or weighted by sales."""
     f = model.firms
     niche = f.niche.astype(np.intp)
-    count = np.maximum(np.bincount(niche, minlength=N_NICHES), 1)
-    log_p = np.bincount(niche, weights=np.log(f.price), minlength=N_NICHES) / count
-    log_q = np.bincount(niche, weights=np.log(f.quality), minlength=N_NICHES) / count
+    w = f.revenue if weights == "sales_weighted" else np.ones(f.n)
+    total = np.bincount(niche, weights=w, minlength=N_NICHES)
+    total = np.where(total > 0, total, 1.0)
+    log_p = np.bincount(niche, weights=w * np.log(f.price), minlength=N_NICHES) / total
+    log_q = np.bincount(niche, weights=w * np.log(f.quality), minlength=N_NICHES) / total
     return log_p, log_q
+
+
+def anchor_rivals(model) -> None:
+    """Record the rivals' initial log gaps to the region's niche means (the anchor they catch up to, if any)."""
+    mk = model.markets
+    log_p, log_q = regional_log_means(model, model.params.rival_anchor)
+    mk.rival_price_gap = np.log(mk.rival_price) - log_p[None, :]
+    mk.rival_quality_gap = np.log(mk.rival_quality) - log_q[None, :]
+
+
+def rival_trends(params) -> tuple[np.ndarray, np.ndarray]:
+    """Yearly trend of the rivals' log quality and of the decline of their log price, shape (markets, niches)."""
+    quality = np.array([m.rival_quality_growth if m.rival_quality_growth is not None else params.rival_quality_growth
+                        for m in params.markets.values()])  # fmt: skip
+    cost = np.array([m.rival_cost_decline if m.rival_cost_decline is not None else params.rival_cost_decline
+                     for m in params.markets.values()])  # fmt: skip
+    niche_q = np.array([params.niche_rival_quality_growth.get(k, 0.0) for k in NICHES])
+    niche_c = np.array([params.niche_rival_cost_decline.get(k, 0.0) for k in NICHES])
+    return quality[:, None] + niche_q[None, :], cost[:, None] + niche_c[None, :]
 
 
 def initial_markets(
@@ -82,10 +104,9 @@ def initial_markets(
     # cost: a regional firm beats them abroad only if it is better than median.
     rival_price = np.broadcast_to(median_price[None, :] * (1 + tau), (N_MARKETS, N_NICHES)).copy()
     rival_quality = np.broadcast_to(median_quality[None, :], (N_MARKETS, N_NICHES)).copy()
-    log_p, log_q = regional_log_means(model)
     return Markets(
-        rival_price_gap=np.log(rival_price) - log_p[None, :],
-        rival_quality_gap=np.log(rival_quality) - log_q[None, :],
+        rival_price_gap=np.zeros_like(trend),  # set by anchor_rivals once the firms' prices and appeal are final
+        rival_quality_gap=np.zeros_like(trend),
         trend=trend,
         shock=np.zeros_like(trend),
         expenditure=trend.copy(),
@@ -97,6 +118,7 @@ def initial_markets(
         price_factor=np.ones(N_MARKETS),
         growth_shift=np.zeros_like(trend),
         rival_quality_shift=np.zeros_like(trend),
+        applied_quality_shift=np.zeros_like(trend),
     )
 
 
@@ -143,19 +165,25 @@ def drift_matches(model) -> None:
 
 
 def move_rivals(model) -> None:
-    """Rivals improve at trend rates and close a share chi of their drift from their initial position.
+    """Rivals improve along exogenous trends (per market and niche, as the scenario sets them), with noise.
 
-    ln q^R <- ln q^R + g_q / 4 + chi (mean ln q_k + D^q + D^R - ln q^R) + sigma_R zeta_1 and
-    ln p^R <- ln p^R - g_c / 4 + chi (mean ln p_k + D^p - ln p^R) + sigma_R zeta_2, where the
-    means are over the region's firms of niche k and D the initial gaps (D^R: a rival_leap
-    shock), so the region's lead or lag stays bounded.
+    ln q^R <- ln q^R + g_q(m, k) / 4 + sigma_R zeta_1 and ln p^R <- ln p^R - g_c(m, k) / 4 + sigma_R zeta_2
+    (a rival_leap shock shifts the quality path while it lasts). With ``rival_anchor`` set to
+    ``sales_weighted`` or ``unweighted`` they also close a share chi (rival_catchup) of their
+    drift from their initial position relative to the region's mean log quality and price in
+    the niche: chi (mean ln q_k + D^q - ln q^R), the alternative closure of the model.
     """
     p, mk = model.params, model.markets
     noise = model.streams["rivals"].standard_normal((2, N_MARKETS, N_NICHES)) * p.rival_shock_sd
-    log_p, log_q = regional_log_means(model)
-    log_rq = np.log(mk.rival_quality)
+    growth_q, decline_p = rival_trends(p)
+    # a rival_leap moves the rivals' quality when it starts and back when it ends
+    log_rq = np.log(mk.rival_quality) + (mk.rival_quality_shift - mk.applied_quality_shift)
+    mk.applied_quality_shift = mk.rival_quality_shift.copy()
     log_rp = np.log(mk.rival_price)
-    pull_q = p.rival_catchup * (log_q[None, :] + mk.rival_quality_gap + mk.rival_quality_shift - log_rq)
-    pull_p = p.rival_catchup * (log_p[None, :] + mk.rival_price_gap - log_rp)
-    mk.rival_quality = np.exp(log_rq + p.rival_quality_growth / QUARTERS_PER_YEAR + pull_q + noise[0])
-    mk.rival_price = np.exp(log_rp - p.rival_cost_decline / QUARTERS_PER_YEAR + pull_p + noise[1])
+    pull_q = pull_p = 0.0
+    if p.rival_anchor != "exogenous":
+        log_p, log_q = regional_log_means(model, p.rival_anchor)
+        pull_q = p.rival_catchup * (log_q[None, :] + mk.rival_quality_gap + mk.rival_quality_shift - log_rq)
+        pull_p = p.rival_catchup * (log_p[None, :] + mk.rival_price_gap - log_rp)
+    mk.rival_quality = np.exp(log_rq + growth_q / QUARTERS_PER_YEAR + pull_q + noise[0])
+    mk.rival_price = np.exp(log_rp - decline_p / QUARTERS_PER_YEAR + pull_p + noise[1])

@@ -1,10 +1,13 @@
-"""Demography: the initial population, exit of insolvent firms, entry of new ones (ODD 7.7).
+"""Demography: the initial population, exit by insolvency, closure and succession, entry of new ones (ODD 7.7).
 
 Entry happens in every province and niche at a rate that rises with the
 local profit margin. Most entrants are spin-offs of profitable local firms,
 inheriting part of their parent's know-how and settling near it; the others
-are drawn around the niche's mean productivity with a gap (they learn or die). Exit is decided by
-finance (insolvency); an exiting firm's buyers go to the rival pool.
+are drawn around the niche's mean productivity with a gap (they learn or
+die). Firms exit when they cannot pay (finance, insolvency), when their
+owners find closing worth more than going on (``close_firms``), or when an
+old small firm finds no successor; an exiting firm's buyers go to the rival
+pool.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import numpy as np
 from sim.model import space
 from sim.model.agents import Firm
 from sim.model.arrays import group_bounds
-from sim.model.firms import N_BUCKETS, bucket_groups, bucket_keys
+from sim.model.calendar import is_first_quarter
+from sim.model.firms import CLOSURE, N_BUCKETS, SUCCESSION, bucket_groups, bucket_keys
 from sim.model.world import (
     DOMESTIC,
     N_MARKETS,
@@ -26,7 +30,8 @@ from sim.model.world import (
 )
 from sim.submodels import knowhow
 from sim.submodels.competition import set_prices, update_rival_share
-from sim.submodels.finance import record_defaults
+from sim.submodels.finance import net_worth, record_defaults
+from sim.submodels.internationalisation import discount_weights
 
 #: Initial firms' ages (quarters): exponential with this mean, capped.
 INITIAL_AGE_MEAN = 60.0
@@ -152,6 +157,41 @@ def initial_population(model) -> None:
     set_prices(model)
     f.quality[rows] = np.exp(appeal_index(model, f.employees, f.price) + quality_noise)
     f.quality[rows] /= np.exp(np.log(f.quality).mean())
+
+
+def close_firms(model) -> None:
+    """Owners close solvent firms when going on is worth less than closing; old small firms may find no successor.
+
+    Closure (owners who look, probability closure_attention a quarter): going on yields the
+    operating profit trend pibar_i (before sunk investments such as market entry) for H
+    quarters and the firm's net worth at the end; closing yields its liquidation value now
+    (capital sold at resale_discount) and the owner's outside option O:
+    close iff Gamma_H pibar_i + beta^H NW_i < NW_i - kappa L_i d + Gamma_H O, i.e.
+    Gamma_H (pibar_i - O) < (1 - beta^H) NW_i - kappa L_i d (H = entry_horizon, Gamma_H the
+    sum of discount factors). Succession: in a year's first quarter, a firm at least
+    succession_min_age quarters old with fewer than succession_max_employees closes with
+    probability succession_hazard.
+    """
+    f, p = model.firms, model.params
+    rng = model.streams["demography"]
+    going = ~f.exiting
+    flat, _ = discount_weights(p.entry_horizon, p.discount_rate, p.customer_inertia_speed)
+    beta_h = (1.0 + p.discount_rate) ** -p.entry_horizon
+    worth = net_worth(model)
+    liquidation_loss = p.capital_per_worker * f.employees * p.resale_discount
+    looks = rng.random(f.n) < p.closure_attention
+    closes = (
+        going
+        & looks
+        & (flat * (f.operating_trend - p.owner_outside_option) < (1.0 - beta_h) * worth - liquidation_loss)
+    )
+    f.exit_cause[closes] = CLOSURE
+    f.exiting[:] |= closes
+    if is_first_quarter(model):
+        old_small = (model.steps - f.entered_step >= p.succession_min_age) & (f.employees < p.succession_max_employees)
+        heirless = ~f.exiting & old_small & (rng.random(f.n) < p.succession_hazard)
+        f.exit_cause[heirless] = SUCCESSION
+        f.exiting[:] |= heirless
 
 
 def exit_firms(model) -> np.ndarray:

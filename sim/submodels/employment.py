@@ -12,24 +12,39 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.model.arrays import row_sums
+from sim.model.calendar import QUARTERS_PER_YEAR
+from sim.model.world import DOMESTIC, N_MARKETS
 from sim.submodels import finance
 
 #: Demand above twice full capacity raises markups no faster than demand at twice capacity.
 MAX_PRESSURE = 2.0
 
 
-def update_wage(model) -> None:
-    """The regional wage follows average productivity: w_t = w_0 (exp(mean ln A_t) / A_0)^psi.
+def regional_productivity(model) -> float:
+    """The region's geometric mean productivity, over workers (``wage_weights = "employment"``) or over firms."""
+    f = model.firms
+    log_a = np.log(f.productivity)
+    if model.params.wage_weights == "employment":
+        return float(np.exp((f.employees * log_a).sum() / f.employees.sum()))
+    return float(np.exp(log_a.mean()))
 
-    psi = wage_indexation. Real wages grow with productivity, so unit labour costs and prices are
-    stationary on average; a firm gains price competitiveness only by
-    raising productivity faster than the region.
+
+def update_wage(model) -> None:
+    """A national contract path plus regional bargaining over productivity gains beyond it.
+
+    ln w_t = ln w_0 + g_w t / 4 + psi (ln A_t - ln A_0 - g_w t / 4): g_w = wage_growth (the
+    national contract, CCNL), A the region's employment-weighted geometric mean productivity
+    and psi = wage_indexation the share of its gains over the contract path that second-level
+    bargaining passes into wages. psi = 1 with firm weights and g_w = 0 is the alternative
+    closure: the wage follows the region's unweighted mean productivity one for one.
     """
     f, p = model.firms, model.params
     if f.n == 0:
         return  # an emptied district keeps its last wage
-    mean_productivity = float(np.exp(np.log(f.productivity).mean()))
-    model.wage = p.wage * (mean_productivity / model.reference_productivity) ** p.wage_indexation
+    contract = p.wage_growth * model.steps / QUARTERS_PER_YEAR
+    gains = np.log(regional_productivity(model) / model.reference_productivity) - contract
+    model.wage = p.wage * float(np.exp(contract + p.wage_indexation * gains))
 
 
 def adjust(model) -> None:
@@ -39,14 +54,33 @@ def adjust(model) -> None:
     hire_and_fire(model)
 
 
-def set_markups(model) -> None:
-    """Markups rise when demand presses on capacity: mu_i <- clip(mu_i + varsigma (min(D_i / (L_i A_i), 2) - u*)).
+def desired_markups(model) -> np.ndarray:
+    """Profit-maximising markup given the elasticity of the firm's demand: mu*_i = 1 / sum_m w_im bp_m (1 - s_im).
 
-    Clipped to [mu_min, mu_max]; u* is the target utilisation.
+    With logit shares s and buyers' price weights bp, a firm's units fall with its price at
+    elasticity 1 + bp_m (1 - s_im) in market m; one price serves every market, so the
+    elasticities are averaged over the markets with the firm's sales as weights (Italy alone
+    for a firm with no sales yet).
+    """
+    f, p = model.firms, model.params
+    bp = p.market_array("price_weight")
+    weights = f.sales / np.maximum(row_sums(f.sales), 1e-300)[:, None]
+    weights[f.revenue <= 0] = np.eye(N_MARKETS)[DOMESTIC]
+    slope = row_sums(weights * bp[None, :] * (1.0 - f.share))
+    return 1.0 / np.maximum(slope, 1e-9)
+
+
+def set_markups(model) -> None:
+    """Markups move toward the elasticity's markup and rise when demand presses on capacity.
+
+    mu_i <- clip(mu_i + kappa_mu (mu*_i - mu_i) + varsigma (min(D_i / (L_i A_i), 2) - u*), mu_min, mu_max),
+    kappa_mu = markup_adjustment (``desired_markups``), varsigma = markup_speed, u* the target
+    utilisation.
     """
     f, p = model.firms, model.params
     pressure = f.demanded / np.maximum(f.employees * f.productivity, 1e-12)
     change = p.markup_speed * (np.minimum(pressure, MAX_PRESSURE) - p.utilisation_target)
+    change += p.markup_adjustment * (desired_markups(model) - f.markup)
     f.markup[:] = np.clip(f.markup + change, p.markup_min, p.markup_max)
 
 

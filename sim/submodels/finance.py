@@ -16,6 +16,8 @@ import numpy as np
 from sim.model.firms import INSOLVENCY
 from sim.submodels import policy
 
+#: Costs that buy something lasting (a market, a niche, know-how): left out of the operating profit.
+SUNK_ITEMS = ("entry", "switch", "collaboration", "training")
 #: Weight of the latest quarter in the profit trend (an exponential average over about a year).
 PROFIT_TREND_WEIGHT = 0.25
 #: Cash this far below zero (EUR thousand) is rounding, not insolvency.
@@ -40,9 +42,10 @@ def credit_headroom(model) -> np.ndarray:
     return np.maximum(limit - bank_debt(model), 0.0)
 
 
-def booked_costs(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
-    """Costs booked so far this quarter, summed over items (for firms ``rows``)."""
-    items = iter(model.quarter_costs.values())
+def booked_costs(model, rows: slice | np.ndarray = slice(None), items: tuple[str, ...] | None = None) -> np.ndarray:
+    """Costs booked so far this quarter, summed over items (all, or those named), for firms ``rows``."""
+    costs = model.quarter_costs
+    items = iter(costs.values() if items is None else [costs[name] for name in items if name in costs])
     first = next(items, None)
     if first is None:
         return np.zeros(model.firms.n)[rows]
@@ -140,9 +143,20 @@ def guaranteed_loans(model) -> None:
 
 
 def record_defaults(model, mask: np.ndarray) -> None:
-    """Guarantee funds repay their share of the guaranteed debt of firms that exit."""
-    f = model.firms
-    model.guarantee_losses += float((f.guaranteed[mask] * f.guarantee_cover[mask]).sum())
+    """Guarantee funds repay their share of the guaranteed debt that exiting firms leave unpaid.
+
+    An insolvent firm leaves all of it unpaid; a firm that closes by choice pays its debt out
+    of its liquidation value (cash, and capital sold at resale_discount), and the fund covers
+    its share of whatever of the guaranteed debt that leaves.
+    """
+    f, p = model.firms, model.params
+    rows = np.flatnonzero(mask)
+    insolvent = f.exit_cause[rows] == INSOLVENCY
+    assets = np.maximum(f.cash[rows], 0.0) + p.capital_per_worker * f.employees[rows] * (1.0 - p.resale_discount)
+    unpaid = np.where(
+        insolvent, f.guaranteed[rows], np.minimum(f.guaranteed[rows], np.maximum(f.debt[rows] - assets, 0.0))
+    )
+    model.guarantee_losses += float((unpaid * f.guarantee_cover[rows]).sum())
 
 
 def settle(model) -> None:
@@ -160,6 +174,7 @@ def settle(model) -> None:
     f.profit[:] = f.revenue - f.costs
     w = PROFIT_TREND_WEIGHT
     f.profit_trend[:] = (1.0 - w) * f.profit_trend + w * f.profit
+    f.operating_trend[:] = (1.0 - w) * f.operating_trend + w * (f.profit + booked_costs(model, items=SUNK_ITEMS))
     f.cash[:] += f.profit - model.quarter_investment
 
     # Banks do not renew credit above the limit: a share of the excess is called

@@ -117,10 +117,16 @@ def mix_distance(model, a: np.ndarray, b: np.ndarray, mix: np.ndarray | None = N
 
 
 def innovation_factor(model) -> np.ndarray:
-    """Multiplier of innovation efficiency: (h_i / hbar)^eps_K, hbar the mean over firms (about 1 on average)."""
+    """Multiplier of innovation efficiency: (h_i / h_ref)^eps_K.
+
+    h_ref is know_how_init (``know_how_reference = "fixed"``), so a region that learns more
+    innovates more; with ``"regional_mean"`` it is the mean over firms (the alternative closure,
+    in which know-how only redistributes success).
+    """
+    p = model.params
     h = relevant(model)
-    mean = h.mean() if h.size else 1.0
-    return (np.maximum(h, 1e-12) / max(mean, 1e-12)) ** model.params.know_how_elasticity
+    reference = p.know_how_init if p.know_how_reference == "fixed" else (h.mean() if h.size else 1.0)
+    return (np.maximum(h, 1e-12) / max(reference, 1e-12)) ** p.know_how_elasticity
 
 
 def knowhow_value(model, quality_gain: float, quarters: int, rows: slice | np.ndarray = slice(None)) -> np.ndarray:

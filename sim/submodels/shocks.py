@@ -45,9 +45,7 @@ def apply(model) -> None:
             price[foreign] *= 1.0 + size
         elif kind == "rival_leap":
             hit = cells(shock.markets, shock.niches)
-            rival_shift[hit] += size
-            if step == shock.start:  # the leap itself; the shifted anchor holds it while the shock lasts
-                mk.rival_quality[hit] *= np.exp(size)
+            rival_shift[hit] += size  # demand.move_rivals applies it (and takes it back when the shock ends)
         elif kind == "credit_crunch":
             leverage *= 1.0 - size
             extra_rate += shock.rate_increase
