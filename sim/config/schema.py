@@ -266,7 +266,40 @@ class Params(BaseModel):
         12, "quarters", "horizon over which entry profits are weighed against the sunk cost", ge=1, le=400
     )
     discount_rate: float = _p(0.02, "1/quarter", "rate at which firms discount future profits", ge=0, le=1)
-    entry_noise: float = _p(0.534, "log s.d.", "error in a firm's estimate of foreign profits", ge=0, le=5)
+    entry_noise: float = _p(
+        0.534,
+        "log s.d.",
+        "error of a firm's own study of its fit with a foreign market's buyers, before it sells there",
+        ge=0,
+        le=5,
+    )
+    fit_sd: float = _p(
+        0.8,
+        "log s.d.",
+        "dispersion of firms' fit with a foreign market's buyers: a firm learns its own only by selling there",
+        ge=0,
+        le=5,
+    )
+    regional_information: float = _p(
+        0.5,
+        "share",
+        "cut in a firm's study error, times the share of its niche's regional firms that serve the market",
+        ge=0,
+        le=1,
+    )
+    trial_cost_share: float = _p(
+        0.3, "share", "what entering on trial costs, as a share of the sunk cost (and of the presence cost)", ge=0, le=1
+    )
+    trial_reach: float = _p(
+        0.3, "share", "a trial entrant's reach of a market's buyers, as a share of a full entrant's", gt=0, le=1
+    )
+    trial_quarters: int = _p(
+        4,
+        "quarters",
+        "length of a trial: then the firm expands (paying the rest of the sunk cost) or leaves",
+        ge=1,
+        le=40,
+    )
     entry_attention: float = _p(
         0.051, "1/quarter", "probability that a firm reviews its markets in a quarter", ge=0, le=1
     )

@@ -111,6 +111,30 @@ def _export_share(market: str) -> Callable[[RunTables], float]:
     return share
 
 
+def exporter_share_10_49(t: RunTables) -> float:
+    """Share of firms with 10 to 49 employees that serve a foreign market, over the waves [share]."""
+    employees = t.alive["employees"].to_numpy()
+    mid = (employees >= 10) & (employees < 50)
+    return float(t.exporter[mid].mean()) if mid.any() else float("nan")
+
+
+def micro_share_of_exporters(t: RunTables) -> float:
+    """Share of exporters with fewer than 10 employees, over the waves [share]."""
+    exporters = t.alive["employees"].to_numpy()[t.exporter]
+    return float((exporters < 10).mean()) if exporters.size else float("nan")
+
+
+def exporter_share_by_size(t: RunTables) -> dict[str, float]:
+    """Share of firms serving a foreign market in each size class (0-9, 10-49, 50-249, 250+ employees)."""
+    employees = t.alive["employees"].to_numpy()
+    classes = {"0-9": (0, 10), "10-49": (10, 50), "50-249": (50, 250), "250+": (250, np.inf)}
+    return {
+        name: float(t.exporter[(employees >= low) & (employees < high)].mean())
+        if ((employees >= low) & (employees < high)).any() else float("nan")
+        for name, (low, high) in classes.items()
+    }  # fmt: skip
+
+
 def _transitions(t: RunTables) -> tuple[float, float]:
     wide = t.wide(t.exporter.astype(float))
     pairs = [wide[[a, b]].dropna().to_numpy(dtype=bool) for a, b in t.year_pairs(wide)]
@@ -144,6 +168,12 @@ def exit_rate(t: RunTables) -> float:
     """Exits a year over the mean number of firms, after the burn-in [1/year]."""
     years = len(t.after) / YEAR
     return float(t.after["n_exits"].sum() / t.after["n_firms"].mean() / years)
+
+
+def insolvency_share_of_exits(t: RunTables) -> float:
+    """Share of exits by insolvency (the others: closure by the owners, no successor), after the burn-in [share]."""
+    exits = t.after["n_exits"].sum()
+    return float(t.after["n_exits_insolvency"].sum() / exits) if exits else float("nan")
 
 
 def _cohort_gone(t: RunTables, quarters: int) -> float:
@@ -262,12 +292,15 @@ CALIBRATION_MOMENTS: dict[str, Moment] = {
         Moment("share_micro", share_micro),
         Moment("share_large", share_large),
         Moment("exporter_share", exporter_share),
+        Moment("exporter_share_10_49", exporter_share_10_49),
+        Moment("micro_share_of_exporters", micro_share_of_exporters),
         Moment("export_intensity", export_intensity),
         *(Moment(f"export_share_{m}", _export_share(m)) for m in ("eu", "usa", "china", "russia")),
         Moment("p_export_stay", p_export_stay),
         Moment("p_export_start", p_export_start),
         Moment("entry_rate", entry_rate),
         Moment("exit_rate", exit_rate),
+        Moment("insolvency_share_of_exits", insolvency_share_of_exits),
         Moment("entrant_survival", entrant_survival),
         Moment("growth_kurtosis", growth_kurtosis),
         Moment("productivity_p90_p10", productivity_p90_p10),

@@ -24,6 +24,7 @@ from sim.submodels import (
     innovation,
     internationalisation,
     knowhow,
+    learning,
     networks,
     policy,
     shocks,
@@ -53,6 +54,7 @@ STREAMS = (
     "knowhow",
     "supply",
     "specialisation",
+    "learning",
 )
 
 
@@ -103,6 +105,7 @@ class DistrictModel(mesa.Model):
         employment.update_wage(self)
         supply.source(self)
         competition.clear_markets(self)
+        learning.learn(self)
         supply.trade(self)
         finance.book_production_costs(self)
         universities.collaborate(self)

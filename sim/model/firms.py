@@ -54,6 +54,10 @@ FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "share": (np.float64, (N_MARKETS,)),  # share of each market's expenditure in the firm's niche
     "sales": (np.float64, (N_MARKETS,)),  # revenue from each market this quarter
     "match": (np.float64, (N_MARKETS,)),  # log buyer-firm match quality in each market (AR(1) shock)
+    "fit": (np.float64, (N_MARKETS,)),  # the firm's persistent log fit with each market's buyers (0 at home)
+    "belief": (np.float64, (N_MARKETS,)),  # what the firm believes its fit is (submodels/learning.py)
+    "belief_precision": (np.float64, (N_MARKETS,)),  # 1 / variance of that belief (0: nothing learned yet)
+    "trial": (np.bool_, (N_MARKETS,)),  # serves the market on trial (small reach, part of the sunk cost paid)
     "served": (np.bool_, (N_MARKETS,)),
     "consortium": (np.bool_, (N_MARKETS,)),  # serves the market as a member of an export consortium
     "consortium_group": (np.int64, (N_MARKETS,)),  # id of that consortium (0: none)

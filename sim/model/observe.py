@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from sim.model import graph
-from sim.model.arrays import row_sums, take_rows
+from sim.model.arrays import any_per_row, row_sums, take_rows
 from sim.model.calendar import quarter_of, year_of
 from sim.model.firms import EXIT_CAUSES, exporters, niche_groups
-from sim.model.links import degree, supply_counts
+from sim.model.links import degree, supply_counts, supply_rows
 from sim.model.world import FOREIGN_MARKETS, MARKETS, N_MARKETS, N_NICHES, N_PROVINCES, NICHES, PROVINCES
 from sim.submodels import consortia, knowhow, specialisation, supply
 from sim.submodels.finance import net_worth
@@ -39,6 +39,8 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "export_share",
     "n_exporters",
     "exporter_share",
+    "n_trial_exporters",
+    "n_indirect_exporters",
     *(f"exports_{m}" for m in FOREIGN_MARKETS),
     "mean_productivity",
     "productivity_p90_p10",
@@ -190,6 +192,8 @@ def indicators(
         "export_sales": exports,
         "export_share": exports / sales if sales > 0 else 0.0,
         "n_exporters": int(exporter.sum()),
+        "n_trial_exporters": int(any_per_row(f.trial).sum()),
+        "n_indirect_exporters": int(indirect_exporters(model, exporter).sum()),
         "exporter_share": float(exporter.mean()) if f.n else 0.0,
         **{f"exports_{m}": float(by_market[i + 1]) for i, m in enumerate(FOREIGN_MARKETS)},
         "mean_productivity": float((w * f.productivity).sum()),
@@ -230,6 +234,14 @@ def indicators(
 
 
 PROVINCE_COLUMNS: tuple[str, ...] = ("step", "province", "firms", "employment", "exports", "exporters")
+
+
+def indirect_exporters(model, exporter: np.ndarray) -> np.ndarray:
+    """Firms that export only through their clients: no foreign market of their own, a client that exports."""
+    rc, rs = supply_rows(model)
+    through_client = np.zeros(model.firms.n, dtype=bool)
+    through_client[rs[exporter[rc]]] = True
+    return through_client & ~exporter
 
 
 def province_totals(model, exiting_flows: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
@@ -305,6 +317,8 @@ class Observer:
             "sales": copy(f.revenue),
             "export_sales": row_sums(sales[:, 1:]),
             "n_markets": served.sum(axis=1).astype(np.int8),
+            "trial_markets": take_rows(f.trial, mask).sum(axis=1).astype(np.int8),
+            "indirect_exporter": indirect_exporters(model, exporters(f.served))[mask],
             "markets": market_codes(served),
             "productivity": copy(f.productivity),
             "quality": copy(f.quality),
@@ -378,6 +392,8 @@ class Observer:
                 "quarter": np.int8,
                 "n_firms": np.int64,
                 "n_exporters": np.int64,
+                "n_trial_exporters": np.int64,
+                "n_indirect_exporters": np.int64,
                 "n_entries": np.int64,
                 "n_exits": np.int64,
                 **{f"n_exits_{cause}": np.int64 for cause in EXIT_CAUSES},
@@ -408,6 +424,8 @@ class Observer:
             "age": np.zeros(0, np.int32),
             **{name: np.zeros(0) for name in ("employees", "sales", "export_sales")},
             "n_markets": np.zeros(0, np.int8),
+            "trial_markets": np.zeros(0, np.int8),
+            "indirect_exporter": np.zeros(0, bool),
             "markets": np.zeros(0, np.int64),
             **{
                 name: np.zeros(0)

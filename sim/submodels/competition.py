@@ -72,14 +72,20 @@ def log_competitiveness(model) -> np.ndarray:
 
 
 def log_attractiveness(model) -> np.ndarray:
-    """ln a_im = alpha ln L_i + ln E_im + x_im (x: the firm's match with the market's buyers), every market.
+    """ln a_im = alpha ln L_i + ln E_im + theta_im + x_im (+ ln rho_T on trial), every market, served or not.
 
-    Shape (firms, markets), served or not; clipped to +-LOG_ATTRACTIVENESS_BOUND so that exp() stays finite.
+    theta is the firm's fit with the market's buyers and x its transitory match (submodels/demand.py,
+    learning.py); a trial entrant reaches a share rho_T = trial_reach of the buyers. Shape
+    (firms, markets); clipped to +-LOG_ATTRACTIVENESS_BOUND so that exp() stays finite.
     """
-    f = model.firms
+    f, p = model.firms, model.params
     log_a = _log_competitiveness_by_market(model)
-    log_a += model.params.reach_elasticity * np.log(f.employees)
+    log_a += p.reach_elasticity * np.log(f.employees)
     out = np.add(log_a.T, f.match, out=np.empty((f.n, N_MARKETS)))
+    out += f.fit
+    trial = np.flatnonzero(f.trial)
+    if trial.size:
+        out.ravel()[trial] += np.log(p.trial_reach)
     return np.clip(out, -LOG_ATTRACTIVENESS_BOUND, LOG_ATTRACTIVENESS_BOUND, out=out)
 
 

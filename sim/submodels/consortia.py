@@ -22,7 +22,7 @@ from sim.model.calendar import is_first_quarter
 from sim.model.firms import bucket_of
 from sim.model.graph import contact_pairs
 from sim.model.world import DOMESTIC, MARKETS, N_MARKETS
-from sim.submodels import finance, policy
+from sim.submodels import finance, learning, policy
 from sim.submodels.internationalisation import Undecided, discount_weights, enter, entry_costs, initial_share
 
 
@@ -133,6 +133,8 @@ def _group_up(model, instrument, rows: np.ndarray, value: np.ndarray, revenue: n
     joined, market = members[forms], market[forms]
     model.quarter_costs["entry"][joined] += member_cost[market] - grant[forms]
     enter(model, joined, market, initial_share(model, joined, market, member_revenue[forms]))
+    # members that have not sold there before start from the prior and learn from their sales (submodels/learning.py)
+    learning.adopt(model, joined, market, np.zeros(joined.size), np.full(joined.size, p.fit_sd))
     f.consortium[joined, market] = True
     ids, number = np.unique(group[forms], return_inverse=True)
     f.consortium_group[joined, market] = model.last_consortium_id + 1 + number

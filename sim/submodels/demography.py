@@ -28,7 +28,7 @@ from sim.model.world import (
     PROVINCE_SHARE,
     related_niches,
 )
-from sim.submodels import knowhow
+from sim.submodels import knowhow, learning
 from sim.submodels.competition import set_prices, update_rival_share
 from sim.submodels.finance import net_worth, record_defaults
 from sim.submodels.internationalisation import discount_weights
@@ -152,6 +152,7 @@ def initial_population(model) -> None:
         know_how=knowhow.initial_stock(model, niche, rng),
         niche_entered=-age,
         served=served,
+        fit=learning.draw_fit(p, n, model.streams["learning"]),
     )
     f = model.firms
     set_prices(model)
@@ -328,6 +329,7 @@ def enter_firms(model) -> int:
         served=served,
         market_entered=market_entered,
         share=share_rows,
+        fit=learning.draw_fit(p, n_new, model.streams["learning"]),
     )
     link_to_parents(model, f.firm_id[rows][spin], parent_id[spin])
     update_rival_share(model)

@@ -1,17 +1,19 @@
-"""Internationalisation: entry into and exit from foreign markets with sunk costs (ODD 7.4).
+"""Internationalisation: entry into and exit from foreign markets with sunk costs, under uncertainty (ODD 7.4).
 
-A firm that reviews its markets (probability ``entry_attention`` a quarter)
-estimates, with error, what each foreign market it does not serve would
-bring: the logit share it would win there (submodels/competition.py) times
-the market's expenditure, reached gradually as buyers move (customer
-inertia), times its margin, minus the presence cost, discounted over
-``entry_horizon``. It enters the best market whose value exceeds the sunk
-entry cost, if it can finance that cost. A market that loses money for
-``market_exit_patience`` quarters in a row is abandoned; coming back later
-pays the sunk cost again; a contact (partner, client or supplier) already
-in a market makes entering it cheaper and judging it easier. Who exports is
-thus decided by size, productivity, quality and finance, never assigned.
-Firms that would not enter alone may enter together (submodels/consortia.py).
+A firm does not know how well its products fit a foreign market's buyers
+until it sells there (submodels/learning.py): it judges a market by its
+belief, a study whose error contacts and the region's presence shrink. A firm
+that reviews its markets (probability ``entry_attention`` a quarter) values
+each foreign market it does not serve in two ways: entering in full, paying
+the sunk cost, or entering on trial, paying a share of it and reaching a
+share of the buyers for ``trial_quarters``, after which, knowing more, it
+expands (paying the rest) or leaves. It takes the better of the two in its
+best market, if positive and financed. A market that loses money for
+``market_exit_patience`` quarters in a row is abandoned; coming back later pays
+the sunk cost again, with what the firm learned the first time. Who exports,
+and who stays, is decided by size, productivity, quality, fit and finance,
+never assigned. Firms that would not enter alone may enter together
+(submodels/consortia.py).
 """
 
 from __future__ import annotations
@@ -22,24 +24,25 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.model.arrays import any_per_row, flat_index, row_sums, take_rows, true_cells
-from sim.model.calendar import is_first_quarter
 from sim.model.firms import FOREIGN_COLUMNS, exporters, niche_rows
 from sim.model.graph import contacts_present
 from sim.model.world import DOMESTIC, MARKETS, N_MARKETS
-from sim.submodels import finance, policy
+from sim.submodels import finance, learning, policy
 from sim.submodels.competition import attractiveness, target_shares, update_rival_share
 
 
 class Undecided(NamedTuple):
-    """Firms that reviewed their markets this quarter but entered none alone, with their entry values.
+    """Firms that reviewed their markets this quarter but entered none alone, with how they judged each market.
 
-    ``value`` and ``revenue`` are shaped (rows, markets): ``entry_values``
-    and ``expected_entry_revenue`` as the firms judged them.
+    Shaped (rows, markets): ``value`` of entering in full, minus the sunk cost;
+    ``revenue`` expected at full reach; ``mean`` and ``sd`` of the belief about the fit.
     """
 
     rows: np.ndarray
     value: np.ndarray
     revenue: np.ndarray
+    mean: np.ndarray
+    sd: np.ndarray
 
 
 def entry_costs(model, rows: np.ndarray | None = None, contacts: np.ndarray | None = None) -> np.ndarray:
@@ -99,11 +102,12 @@ def entry_values(
     return value - (entry_costs(model)[None, :] if cost is None else cost)
 
 
-def enter(model, rows: np.ndarray, markets: np.ndarray, share: np.ndarray) -> None:
-    """Put firms ``rows`` into ``markets`` starting from ``share`` of the buyers (taken from the rivals)."""
+def enter(model, rows: np.ndarray, markets: np.ndarray, share: np.ndarray, trial: np.ndarray | bool = False) -> None:
+    """Put firms ``rows`` into ``markets`` (on trial where ``trial``) with ``share`` of buyers, taken from rivals."""
     f = model.firms
     f.share[rows, markets] = share
     f.served[rows, markets] = True
+    f.trial[rows, markets] = trial
     f.market_entered[rows, markets] = model.steps
     f.loss_quarters[rows, markets] = 0
     update_rival_share(model)
@@ -116,6 +120,7 @@ def leave(model, cells: np.ndarray | tuple[np.ndarray, np.ndarray], update: bool
         cells = np.nonzero(cells)  # usually a few cells: index them once
     f.share[cells] = 0.0
     f.served[cells] = False
+    f.trial[cells] = False
     f.consortium[cells] = False
     f.consortium_group[cells] = 0
     f.loss_quarters[cells] = 0
@@ -124,12 +129,68 @@ def leave(model, cells: np.ndarray | tuple[np.ndarray, np.ndarray], update: bool
 
 
 def initial_presence(model) -> None:
-    """Pre-history: apply the entry rule once, without noise or cost, to every market."""
+    """Pre-history: apply the entry rule once, knowing the fit, without cost, to every market; firms know it there."""
     attract = attractiveness(model)
     value = entry_values(model, expected_entry_revenue(model, attract, target_shares(model, attract)[1]))
     value[:, DOMESTIC] = -np.inf
     rows, markets = np.nonzero(value > 0)
     enter(model, rows, markets, np.zeros(rows.size))
+    learning.know_served_markets(model)
+
+
+def appeal_base(model, rows: np.ndarray) -> np.ndarray:
+    """ln a of firms ``rows`` at this quarter's clearing without their fit, match or trial reach: alpha ln L + ln E."""
+    f, p = model.firms, model.params
+    base = model.log_attract.take(rows, axis=0) - f.fit.take(rows, axis=0) - f.match.take(rows, axis=0)
+    base -= np.log(p.trial_reach) * f.trial.take(rows, axis=0)
+    return base
+
+
+def others_denominator(model, rows: np.ndarray) -> np.ndarray:
+    """R + sum_j a_j of each market's cell of firms ``rows`` without their own attractiveness, shape (rows, markets)."""
+    f = model.firms
+    total = np.take(model.denominator.T, niche_rows(f).take(rows), axis=0)
+    mine = np.exp(model.log_attract.take(rows, axis=0))
+    return total - np.where(f.served.take(rows, axis=0), mine, 0.0)
+
+
+def revenue_at(model, base: np.ndarray, others: np.ndarray, log_fit: np.ndarray, reach: float, rows) -> np.ndarray:
+    """Quarterly revenue at the logit share s = A / (D + A), A = reach exp(base + fit), shape (rows, markets)."""
+    p, mk = model.params, model.markets
+    a = reach * np.exp(base + log_fit)
+    tau = p.market_array("trade_cost")
+    niche = niche_rows(model.firms).take(rows)
+    spending = np.take(mk.expenditure.T, niche, axis=0) / ((1.0 + tau)[None, :] * mk.price_factor[None, :])
+    return a / (others + a) * spending
+
+
+def entry_options(
+    model, rows: np.ndarray, mean: np.ndarray, sd: np.ndarray, costs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Expected value of entering each market in full and on trial, and the revenue expected at full reach.
+
+    With theta the fit, believed N(mean, sd^2), V(theta) = Gamma_ramp Rev(theta) mu/(1 + mu) - Gamma_flat P_m:
+    in full, E[V(theta)] - F; on trial, -kappa F + E[Gamma^T_ramp Rev_T(theta) mu/(1 + mu) - Gamma^T_flat kappa P_m
+    + beta^T max(V(theta) - (1 - kappa) F, 0)], Rev_T at the trial reach: after the trial the firm knows
+    its fit and expands only if it pays. Expectations by a five-point Gauss-Hermite rule.
+    """
+    p = model.params
+    flat, ramp = discount_weights(p.entry_horizon, p.discount_rate, p.customer_inertia_speed)
+    flat_t, ramp_t = discount_weights(p.trial_quarters, p.discount_rate, p.customer_inertia_speed)
+    later = (1.0 + p.discount_rate) ** -p.trial_quarters
+    kappa = p.trial_cost_share
+    presence = p.market_array("presence_cost")[None, :]
+    base, others = appeal_base(model, rows), others_denominator(model, rows)
+    gain = margin(model, rows)[:, None]
+    direct = -costs.copy()
+    trial = -kappa * costs
+    for node, weight in zip(learning.NODES, learning.WEIGHTS, strict=True):
+        theta = mean + sd * node
+        full = ramp * revenue_at(model, base, others, theta, 1.0, rows) * gain - flat * presence
+        direct += weight * full
+        trying = ramp_t * revenue_at(model, base, others, theta, p.trial_reach, rows) * gain - flat_t * kappa * presence
+        trial += weight * (trying + later * np.maximum(full - (1.0 - kappa) * costs, 0.0))
+    return direct, trial, revenue_at(model, base, others, mean, 1.0, rows)
 
 
 def review_markets(model) -> Undecided:
@@ -138,9 +199,11 @@ def review_markets(model) -> Undecided:
     Returns the reviewing firms that entered no market alone (they may
     still enter one together, submodels/consortia.py).
     """
+    model.quarter_costs["entry"] = np.zeros(model.firms.n)
     exporting, foreign = foreign_served(model)
     book_presence_costs(model, exporting, foreign)
     left = leave_losing_markets(model, exporting, foreign)
+    left |= end_trials(model)
     return enter_markets(model, left)
 
 
@@ -154,14 +217,15 @@ def foreign_served(model) -> tuple[np.ndarray, np.ndarray]:
 
 
 def book_presence_costs(model, exporting: np.ndarray, foreign: np.ndarray) -> None:
-    """Every foreign market served costs P_m a quarter, sigma_c P_m for a consortium member (cost item ``presence``).
+    """Every foreign market served costs P_m a quarter: sigma_c P_m for a consortium member, kappa P_m on trial.
 
-    ``exporting``, ``foreign``: ``foreign_served(model)``.
+    ``exporting``, ``foreign``: ``foreign_served(model)``. Cost item ``presence``.
     """
     f, p = model.firms, model.params
     presence = p.market_array("presence_cost")
     paid = np.zeros(f.n)
-    paid[exporting] = row_sums(foreign * presence[None, :])
+    scale = np.where(f.trial.take(exporting, axis=0), p.trial_cost_share, 1.0)
+    paid[exporting] = row_sums(foreign * scale * presence[None, :])
     # Consortium members share presence costs as they shared the sunk cost (only their rows differ).
     members = np.flatnonzero(any_per_row(f.consortium))
     if members.size:
@@ -185,6 +249,7 @@ def leave_losing_markets(model, exporting: np.ndarray, foreign: np.ndarray) -> n
     rows = exporting[at]
     cells = flat_index(rows, market, N_MARKETS)
     cost = presence[market] * np.where(f.consortium.take(cells), p.consortium_entry_share, 1.0)
+    cost *= np.where(f.trial.take(cells), p.trial_cost_share, 1.0)
     losing = f.sales.take(cells) * margin(model, rows) - cost < 0
     lq = f.loss_quarters
     streak = lq.take(cells) + 1  # consecutive loss-making quarters, counting this one
@@ -197,88 +262,96 @@ def leave_losing_markets(model, exporting: np.ndarray, foreign: np.ndarray) -> n
     return left
 
 
-def enter_markets(model, left: np.ndarray) -> Undecided:
-    """Reviewing firms enter the foreign market with the highest V_im + O_im, if positive and financed.
+def end_trials(model) -> np.ndarray:
+    """Trials that have run ``trial_quarters`` end: the firm expands where it expects full entry to pay, else leaves.
 
-    V_im = Gamma_ramp Rev_im exp(sigma_im eps_im) mu_i / (1 + mu_i) - Gamma_flat P_m - F_im
-    (``entry_values``), with the estimation error sigma_im = sigma_e (1 - c_N)
-    and the sunk cost F_im = F_m (1 - d_N) where a contact serves m; O_im is
-    the best co-funding on offer. A firm applies if O_im > 0 and its
-    spendable cash covers F_im - O_im, and enters if funded; otherwise it
-    enters if V_im > 0 and it can spend F_im. At most one market a firm a
-    quarter; no re-entry into a market ``left`` in this review.
+    It expands if E[V(theta)] - (1 - kappa) F_im > 0 under what it has learned (``entry_options``'
+    V at full reach) and it can spend the rest of the sunk cost, (1 - kappa) F_im, booked as ``entry``.
+    Returns the (firms, markets) cells it left.
+    """
+    f, p = model.firms, model.params
+    left = np.zeros(f.served.shape, dtype=bool)
+    rows, markets = true_cells(f.trial & (model.steps - f.market_entered >= p.trial_quarters))
+    if rows.size == 0:
+        return left
+    flat, ramp = discount_weights(p.entry_horizon, p.discount_rate, p.customer_inertia_speed)
+    mean, sd = f.belief[rows, markets], 1.0 / np.sqrt(f.belief_precision[rows, markets])
+    base = appeal_base(model, rows)[np.arange(rows.size), markets]
+    others = others_denominator(model, rows)[np.arange(rows.size), markets]
+    spending = model.markets.expenditure[markets, niche_rows(f).take(rows)]
+    spending /= (1.0 + p.market_array("trade_cost")[markets]) * model.markets.price_factor[markets]
+    value = np.zeros(rows.size)
+    for node, weight in zip(learning.NODES, learning.WEIGHTS, strict=True):
+        a = np.exp(base + mean + sd * node)
+        value += weight * (
+            ramp * a / (others + a) * spending * margin(model, rows) - flat * p.market_array("presence_cost")[markets]
+        )
+    rest = (1.0 - p.trial_cost_share) * entry_costs(model, rows, contacts_present(model, rows))[
+        np.arange(rows.size), markets
+    ]
+    expands = (value - rest > 0) & (finance.spendable(model, rows) >= rest)
+    f.trial[rows[expands], markets[expands]] = False
+    np.add.at(model.quarter_costs["entry"], rows[expands], rest[expands])
+    gone = (rows[~expands], markets[~expands])
+    leave(model, gone, update=False)
+    left[gone] = True
+    return left
+
+
+def enter_markets(model, left: np.ndarray) -> Undecided:
+    """Reviewing firms enter the foreign market, in full or on trial, with the highest value, if positive and financed.
+
+    The value of each market is the better of entering in full and on trial (``entry_options``),
+    judged on the firm's belief about its fit (``learning.beliefs``); the sunk cost is
+    F_im = F_m (1 - d_N) where a contact serves m, and a trial pays kappa F_im now. With O_im the
+    best co-funding on offer, a firm applies if O_im > 0 and its spendable cash covers the cost
+    less O_im, and enters if funded; otherwise it enters if the value is positive and it can spend
+    the cost. At most one market a firm a quarter; no re-entry into a market ``left`` this quarter.
     """
     f, p = model.firms, model.params
     rng = model.streams["internationalisation"]
     # Entry is judged on the market conditions seen at this quarter's clearing.
     reviewing = np.nonzero(rng.random(f.n) < p.entry_attention)[0]
-    shock = rng.standard_normal((reviewing.size, N_MARKETS))
-    revenue = expected_entry_revenue(
-        model, np.exp(model.log_attract.take(reviewing, axis=0)), model.denominator, reviewing
-    )
+    eps = rng.standard_normal((reviewing.size, N_MARKETS))
     closed = f.served.take(reviewing, axis=0) | left.take(reviewing, axis=0)  # no re-entry in the quarter of exit
     closed[:, DOMESTIC] = True
-    contacts = _contacts_of_reviewers(model, reviewing, revenue, shock, closed)
-    noise = np.exp(p.entry_noise * np.where(contacts, 1.0 - p.network_noise_cut, 1.0) * shock)
+    contacts = contacts_present(model, reviewing)
+    mean, sd = learning.beliefs(model, reviewing, contacts, eps)
     costs = entry_costs(model, reviewing, contacts)
-    value = entry_values(model, revenue * noise, reviewing, costs)
+    direct, trial, revenue = entry_options(model, reviewing, mean, sd, costs)
+    on_trial = trial > direct
+    value = np.where(on_trial, trial, direct)
     value[closed] = -np.inf
+    direct[closed] = -np.inf
+    pay = np.where(on_trial, p.trial_cost_share * costs, costs)
 
     # Firms apply for entry support when it makes entry pay (submodels/policy.py).
-    offer, source = entry_offers(model, reviewing, costs)
+    offer, source = entry_offers(model, reviewing, pay)
     best = np.argmax(value + offer, axis=1)
     pick = np.arange(reviewing.size)
     chosen = value[pick, best] + offer[pick, best] > 0
     rows, best = reviewing[chosen], best[chosen]
     sel = pick[chosen]
-    own_value, offer, source, gain = value[sel, best], offer[sel, best], source[sel, best], revenue[sel, best]
-    cost = costs[sel, best]
+    own_value, offer, source = value[sel, best], offer[sel, best], source[sel, best]
+    cost, trying = pay[sel, best], on_trial[sel, best]
     spendable = finance.spendable(model, rows)  # the sunk cost lowers net worth and credit
     applies = (offer > 0) & (spendable >= cost - offer)
     grant = np.zeros(rows.size)
     grant[applies] = policy.fund(model, rows[applies], offer[applies], source[applies])
     enters = (grant > 0) | ((own_value > 0) & (spendable >= cost))
-    entered = rows[enters]
-    booked = np.zeros(f.n)
-    booked[entered] = cost[enters] - grant[enters]  # a firm enters at most one market a quarter
-    model.quarter_costs["entry"] = booked
-    enter(model, entered, best[enters], initial_share(model, entered, best[enters], gain[enters]))
+    entered, market, trying = rows[enters], best[enters], trying[enters]
+    model.quarter_costs["entry"][entered] += cost[enters] - grant[enters]  # at most one market a quarter
+    expected = revenue[sel[enters], market] * np.where(trying, p.trial_reach, 1.0)
+    enter(model, entered, market, initial_share(model, entered, market, expected), trial=trying)
+    learning.adopt(model, entered, market, mean[sel[enters], market], sd[sel[enters], market])
 
     has_entered = np.zeros(f.n, dtype=bool)
     has_entered[entered] = True
     alone = ~has_entered[reviewing]
-    return Undecided(reviewing[alone], value.compress(alone, axis=0), revenue.compress(alone, axis=0))
-
-
-def _contacts_of_reviewers(
-    model, reviewing: np.ndarray, revenue: np.ndarray, shock: np.ndarray, closed: np.ndarray
-) -> np.ndarray:
-    """graph.contacts_present for the reviewing firms, looked up only where the answer can matter.
-
-    Without entry co-funding or consortia to join (network contracts are
-    signed only in first quarters), a firm whose entry value would not be
-    positive in any market even with a contact there (the smaller error
-    where it raises its estimate, the discounted cost) enters nowhere and
-    its contacts change nothing: they are left False. The result of the
-    step is the same as looking them all up.
-    """
-    p = model.params
-    if (
-        is_first_quarter(model)
-        or policy.active(model, "eu_internationalisation")
-        or policy.active(model, "export_consortia")
-    ):
-        return contacts_present(model, reviewing)
-    sd = p.entry_noise
-    hopeful = np.exp(np.maximum(sd * shock, sd * (1.0 - p.network_noise_cut) * shock))
-    cheapest = entry_costs(model)[None, :] * (1.0 - p.network_entry_discount)
-    hope = entry_values(model, revenue * hopeful, reviewing, cheapest)
-    hope[closed] = -np.inf
-    maybe = np.nonzero(any_per_row(hope > 0))[0]
-    contacts = np.zeros(hope.shape, dtype=bool)
-    if maybe.size:
-        contacts[maybe] = contacts_present(model, reviewing.take(maybe))
-    return contacts
+    return Undecided(
+        reviewing[alone], direct.compress(alone, axis=0), revenue.compress(alone, axis=0),
+        mean.compress(alone, axis=0), sd.compress(alone, axis=0),
+    )  # fmt: skip
 
 
 def initial_share(model, rows: np.ndarray, markets: np.ndarray, revenue: np.ndarray) -> np.ndarray:
