@@ -29,6 +29,7 @@ TARGETS: dict[tuple[str, str], tuple[str, str]] = {
     ("productivity", "p90_p10"): ("2-4 within an industry", "Syverson 2004, 2011"),
     ("persistence", "size_autocorrelation"): ("close to 1", "Bottazzi & Secchi"),
     ("persistence", "growth_autocorrelation"): ("close to 0 (weak)", "Bottazzi & Secchi"),
+    ("persistence", "top_quintile_stay_5y"): ("persistent but far from 1 (0.82 before issue 12)", "no target sheet"),
     ("exporters", "exporter_share"): ("a fifth to a quarter of manufacturing firms", "reference sheet"),
     ("exporters", "size_premium"): ("> 0: exporters larger", "Bernard & Jensen 1999; ISGEP 2008"),
     ("exporters", "productivity_premium"): ("> 0: exporters more productive", "Mayer & Ottaviano 2007"),

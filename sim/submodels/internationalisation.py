@@ -61,6 +61,18 @@ def entry_costs(model, rows: np.ndarray | None = None, contacts: np.ndarray | No
     return base[None, :] * (1.0 - model.params.network_entry_discount * contacts)
 
 
+def presence_costs(model, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """Quarterly cost of serving each market, shape (rows, markets): P_im = P_m (L_i / L_ref)^phi.
+
+    phi = presence_size_elasticity: reaching a market's buyers costs more the more of them a
+    firm reaches (Arkolakis 2010), and a firm's reach grows with its size, so a small exporter
+    pays less to stay than a large one; phi = 0 gives every firm the market's P_m.
+    """
+    p = model.params
+    size = np.maximum(model.firms.employees[rows], 1.0) / p.presence_reference_employees
+    return size[:, None] ** p.presence_size_elasticity * p.market_array("presence_cost")[None, :]
+
+
 @functools.lru_cache(maxsize=64)
 def discount_weights(horizon: int, rate: float, speed: float) -> tuple[float, float]:
     """Present value of 1 per quarter, and of a flow ramping up as 1 - (1 - speed)^h (cached: parameters repeat)."""
@@ -98,7 +110,7 @@ def entry_values(
     """
     p = model.params
     flat, ramp = discount_weights(p.entry_horizon, p.discount_rate, p.customer_inertia_speed)
-    value = ramp * expected_revenue * margin(model, rows)[:, None] - flat * p.market_array("presence_cost")[None, :]
+    value = ramp * expected_revenue * margin(model, rows)[:, None] - flat * presence_costs(model, rows)
     return value - (entry_costs(model)[None, :] if cost is None else cost)
 
 
@@ -179,7 +191,7 @@ def entry_options(
     flat_t, ramp_t = discount_weights(p.trial_quarters, p.discount_rate, p.customer_inertia_speed)
     later = (1.0 + p.discount_rate) ** -p.trial_quarters
     kappa = p.trial_cost_share
-    presence = p.market_array("presence_cost")[None, :]
+    presence = presence_costs(model, rows)
     base, others = appeal_base(model, rows), others_denominator(model, rows)
     gain = margin(model, rows)[:, None]
     direct = -costs.copy()
@@ -222,14 +234,14 @@ def book_presence_costs(model, exporting: np.ndarray, foreign: np.ndarray) -> No
     ``exporting``, ``foreign``: ``foreign_served(model)``. Cost item ``presence``.
     """
     f, p = model.firms, model.params
-    presence = p.market_array("presence_cost")
     paid = np.zeros(f.n)
     scale = np.where(f.trial.take(exporting, axis=0), p.trial_cost_share, 1.0)
-    paid[exporting] = row_sums(foreign * scale * presence[None, :])
+    paid[exporting] = row_sums(foreign * scale * presence_costs(model, exporting))
     # Consortium members share presence costs as they shared the sunk cost (only their rows differ).
     members = np.flatnonzero(any_per_row(f.consortium))
     if members.size:
-        mine = presence[None, :] * np.where(f.consortium[members], p.consortium_entry_share, 1.0)
+        mine = presence_costs(model, members) * np.where(f.consortium[members], p.consortium_entry_share, 1.0)
+        mine *= np.where(f.trial[members], p.trial_cost_share, 1.0)
         paid[members] = row_sums(f.served[members] * FOREIGN_COLUMNS[None, :] * mine)
     model.quarter_costs["presence"] = paid
 
@@ -244,11 +256,11 @@ def leave_losing_markets(model, exporting: np.ndarray, foreign: np.ndarray) -> n
     ``exporting``, ``foreign``: ``foreign_served(model)`` before any exit.
     """
     f, p = model.firms, model.params
-    presence = p.market_array("presence_cost")
     at, market = true_cells(foreign)
     rows = exporting[at]
     cells = flat_index(rows, market, N_MARKETS)
-    cost = presence[market] * np.where(f.consortium.take(cells), p.consortium_entry_share, 1.0)
+    cost = presence_costs(model, exporting)[at, market]
+    cost *= np.where(f.consortium.take(cells), p.consortium_entry_share, 1.0)
     cost *= np.where(f.trial.take(cells), p.trial_cost_share, 1.0)
     losing = f.sales.take(cells) * margin(model, rows) - cost < 0
     lq = f.loss_quarters
@@ -280,11 +292,12 @@ def end_trials(model) -> np.ndarray:
     others = others_denominator(model, rows)[np.arange(rows.size), markets]
     spending = model.markets.expenditure[markets, niche_rows(f).take(rows)]
     spending /= (1.0 + p.market_array("trade_cost")[markets]) * model.markets.price_factor[markets]
+    presence = presence_costs(model, rows)
     value = np.zeros(rows.size)
     for node, weight in zip(learning.NODES, learning.WEIGHTS, strict=True):
         a = np.exp(base + mean + sd * node)
         value += weight * (
-            ramp * a / (others + a) * spending * margin(model, rows) - flat * p.market_array("presence_cost")[markets]
+            ramp * a / (others + a) * spending * margin(model, rows) - flat * presence[np.arange(rows.size), markets]
         )
     rest = (1.0 - p.trial_cost_share) * entry_costs(model, rows, contacts_present(model, rows))[
         np.arange(rows.size), markets
@@ -326,7 +339,8 @@ def enter_markets(model, left: np.ndarray) -> Undecided:
     pay = np.where(on_trial, p.trial_cost_share * costs, costs)
 
     # Firms apply for entry support when it makes entry pay (submodels/policy.py).
-    offer, source = entry_offers(model, reviewing, pay)
+    presence = presence_costs(model, reviewing) * np.where(on_trial, p.trial_cost_share, 1.0)
+    offer, source = entry_offers(model, reviewing, pay, presence)
     best = np.argmax(value + offer, axis=1)
     pick = np.arange(reviewing.size)
     chosen = value[pick, best] + offer[pick, best] > 0
@@ -368,25 +382,24 @@ def initial_share(model, rows: np.ndarray, markets: np.ndarray, revenue: np.ndar
     )
 
 
-def entry_offers(model, rows: np.ndarray, costs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def entry_offers(model, rows: np.ndarray, costs: np.ndarray, presence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Best EU-programme co-funding each firm could get for each market, and its instrument (-1: none).
 
     The programme pays its shares of the entry cost the firm actually faces
     (``costs``, shape (rows, markets): a partner in the market lowers it) and
-    of the first quarters' presence costs.
+    of the first quarters' presence costs (``presence``: what the firm would pay
+    there a quarter, a share kappa of it on trial).
     """
-    p = model.params
     offer = np.zeros((rows.size, len(MARKETS)))
     source = np.full((rows.size, len(MARKETS)), -1)
     if not policy.active(model, "eu_internationalisation"):
         return offer, source
-    presence = p.market_array("presence_cost")
     for m, market in enumerate(MARKETS[1:], start=1):
 
         def amount(spec, m=m, market=market):
             covered = market in spec.markets
             return covered * (
-                spec.entry_cost_share * costs[:, m] + spec.presence_cost_share * presence[m] * spec.presence_quarters
+                spec.entry_cost_share * costs[:, m] + spec.presence_cost_share * presence[:, m] * spec.presence_quarters
             )
 
         offer[:, m], source[:, m] = policy.best_offers(model, "eu_internationalisation", rows, amount)
