@@ -195,7 +195,7 @@ def test_entry_is_refused_when_its_cost_would_break_the_credit_limit():
         model.params.trial_cost_share, model.params.trial_reach = 1.0, 0.01
         m = _entry_setup(model, "eu")
         f, p = model.firms, model.params
-        cost = p.markets["eu"].entry_cost
+        cost = internationalisation.entry_costs(model)[m]
         lam = p.leverage_max
         worth = p.capital_per_worker * f.employees
         f.revenue[:] = 0.0
