@@ -3,7 +3,9 @@
 The measures are those of sim/experiments/moments.py, run on several seeds
 of a scenario: ``python -m sim.validation --seeds 101 102 103 104 105``
 prints both tables. Seeds other than the calibration's show how well the
-calibrated moments hold out of sample.
+calibrated moments hold out of sample. ``--district`` prints instead the
+figures of one run that docs/validation.md quotes about the district (its
+path, supply and collaboration networks, exporting by size, exits by cause).
 """
 
 from __future__ import annotations
@@ -13,8 +15,19 @@ import argparse
 import numpy as np
 
 from sim.config import load_scenario
+from sim.config.scenarios import with_values
 from sim.experiments.calibration import CALIBRATION_DIR, load_targets
-from sim.experiments.moments import measure, stylized_facts
+from sim.experiments.moments import (
+    RunTables,
+    exporter_share_by_size,
+    measure,
+    p_export_start,
+    p_export_stay,
+    stylized_facts,
+)
+from sim.model import graph
+from sim.model.firms import EXIT_CAUSES
+from sim.model.links import supply_rows
 from sim.run import simulate
 
 #: Observed ranges from stylized-facts.md and emilia-romagna.md, for the report.
@@ -86,10 +99,63 @@ def report(seeds: list[int], scenario: str = "baseline", steps: int | None = Non
     return "\n".join(lines)
 
 
+def district(seed: int, scenario: str = "baseline", steps: int | None = None, firms: int | None = None) -> str:
+    """One run's district as a Markdown table: path, networks at the last step, exporting by size, exits by cause."""
+    params = load_scenario(scenario)
+    if firms is not None:
+        params = with_values(params, {"n_firms": firms})
+    model = simulate(params, seed=seed, steps=steps, progress=False)
+    frame, panel, f = model.observer.model_frame(model), model.observer.panel_frame(), model.firms
+    after = frame.iloc[params.burn_in :]
+    tables = RunTables(frame, panel, params.burn_in)
+    clients, suppliers = supply_rows(model)
+    per_client = np.bincount(clients, minlength=f.n)
+    network = graph.metrics(model)
+    same_province = (f.province[clients] == f.province[suppliers]).mean()
+    same_niche = (f.niche[clients] == f.niche[suppliers]).mean()
+    exits = {cause: int(after[f"n_exits_{cause}"].sum()) for cause in EXIT_CAUSES}
+    path = [(s, frame.iloc[s - 1]) for s in sorted({1, min(params.burn_in, len(frame)), len(frame)})]
+    rows = [(f"step {s}: firms, employment, exporter share", f"{r.n_firms:,.0f}, {r.employment:,.0f}, "
+             f"{r.exporter_share:.3f}") for s, r in path]  # fmt: skip
+    rows += [
+        ("firms that subcontract (clients) / that supply a client",
+         f"{np.unique(clients).size / f.n:.1%} / {np.unique(suppliers).size / f.n:.1%}"),
+        ("suppliers per client, mean (max)",
+         f"{per_client[per_client > 0].mean() if clients.size else 0:.1f} ({per_client.max() if f.n else 0})"),
+        ("supply links within the province / within the niche", f"{same_province:.0%} / {same_niche:.0%}"),
+        ("sales between the region's firms over sales to final buyers, last year",
+         f"{frame.b2b_sales.iloc[-4:].sum() / frame.sales.iloc[-4:].sum():.1%}"),
+        ("network (collaborations and supply): clustering, density; giant component",
+         f"{network['network_clustering']:.3f}, {network['network_density']:.1e}; "
+         f"{network['giant_component_share']:.0%}"),
+        ("mean know-how relevant to the niche: first step, burn-in, last step",
+         ", ".join(f"{frame.mean_know_how.iloc[s - 1]:.2f}" for s, _ in path)),
+        ("niche moves a year after the burn-in", f"{after.niche_switches.sum() / max(len(after) / 4, 1):.1f}"),
+        ("network contracts active at the end", f"{frame.n_consortia.iloc[-1]:.0f}"),
+        ("value added per worker, last year (EUR thousand a quarter)", f"{frame.va_per_worker.iloc[-4:].mean():.1f}"),
+        ("trial / indirect exporters, mean after the burn-in",
+         f"{after.n_trial_exporters.mean():.0f} / {after.n_indirect_exporters.mean():.0f}"),
+        ("P(exporter given exporter a year before), P(exporter given not)",
+         f"{p_export_stay(tables):.3f}, {p_export_start(tables):.3f}"),
+        ("share of firms exporting by size class (0-9, 10-49, 50-249, 250+)",
+         ", ".join(f"{v:.2f}" for v in exporter_share_by_size(tables).values())),
+        ("exits after the burn-in: " + ", ".join(EXIT_CAUSES),
+         ", ".join(f"{n} ({n / max(sum(exits.values()), 1):.0%})" for n in exits.values())),
+    ]  # fmt: skip
+    lines = [f"Scenario `{scenario}`, {params.n_firms} firms, {len(frame)} quarters, seed {seed}.", "",
+             "| what | value |", "|---|---|"]  # fmt: skip
+    return "\n".join(lines + [f"| {what} | {value} |" for what, value in rows])
+
+
 if __name__ == "__main__":  # pragma: no cover
     parser = argparse.ArgumentParser(description="Measure the moments and stylized facts on baseline runs (Markdown).")
     parser.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103, 104, 105])
     parser.add_argument("--scenario", default="baseline")
     parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--firms", type=int, default=None, help="number of firms (with --district)")
+    parser.add_argument("--district", action="store_true", help="the district figures of one run (the first seed)")
     args = parser.parse_args()
-    print(report(args.seeds, args.scenario, args.steps))
+    if args.district:
+        print(district(args.seeds[0], args.scenario, args.steps, args.firms))
+    else:
+        print(report(args.seeds, args.scenario, args.steps))
