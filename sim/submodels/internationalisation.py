@@ -339,8 +339,7 @@ def enter_markets(model, left: np.ndarray) -> Undecided:
     pay = np.where(on_trial, p.trial_cost_share * costs, costs)
 
     # Firms apply for entry support when it makes entry pay (submodels/policy.py).
-    presence = presence_costs(model, reviewing) * np.where(on_trial, p.trial_cost_share, 1.0)
-    offer, source = entry_offers(model, reviewing, pay, presence)
+    offer, source = entry_offers(model, reviewing, pay, on_trial)
     best = np.argmax(value + offer, axis=1)
     pick = np.arange(reviewing.size)
     chosen = value[pick, best] + offer[pick, best] > 0
@@ -382,18 +381,19 @@ def initial_share(model, rows: np.ndarray, markets: np.ndarray, revenue: np.ndar
     )
 
 
-def entry_offers(model, rows: np.ndarray, costs: np.ndarray, presence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def entry_offers(model, rows: np.ndarray, costs: np.ndarray, on_trial: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Best EU-programme co-funding each firm could get for each market, and its instrument (-1: none).
 
     The programme pays its shares of the entry cost the firm actually faces
     (``costs``, shape (rows, markets): a partner in the market lowers it) and
-    of the first quarters' presence costs (``presence``: what the firm would pay
-    there a quarter, a share kappa of it on trial).
+    of the first quarters' presence costs (what the firm would pay there a
+    quarter, P_im, a share kappa of it where it would enter ``on_trial``).
     """
     offer = np.zeros((rows.size, len(MARKETS)))
     source = np.full((rows.size, len(MARKETS)), -1)
     if not policy.active(model, "eu_internationalisation"):
         return offer, source
+    presence = presence_costs(model, rows) * np.where(on_trial, model.params.trial_cost_share, 1.0)
     for m, market in enumerate(MARKETS[1:], start=1):
 
         def amount(spec, m=m, market=market):
