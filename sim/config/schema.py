@@ -742,6 +742,28 @@ class Params(BaseModel):
         ge=1,
         le=10_000_000,
     )
+    deminimis_ceiling: float = _p(
+        300.0,
+        "EUR thousand / 3 years",
+        "de minimis: aid a firm may receive over three fiscal years from all instruments together (Reg. EU "
+        "2023/2831); per firm, so not scaled with the run's size",
+        ge=0,
+        le=1e9,
+    )
+    guarantee_capital_relief: float = _p(
+        1.0,
+        "share",
+        "share of a loan's guaranteed part that banks leave out of the firm's credit limit (1: a state guarantee "
+        "carries no capital charge)",
+        ge=0,
+        le=1,
+    )
+    credit_review: float = _p(
+        0.25, "1/quarter", "probability that a firm renews its credit lines with its bank in a quarter", ge=0, le=1
+    )
+    guaranteed_rate_discount: float = _p(
+        0.001, "1/quarter", "interest banks take off the guaranteed part of a loan (its risk is the fund's)", ge=0, le=1
+    )
     policies: dict[str, PolicySpec] = Field(default_factory=dict, description="policy instruments by name")
     pools: dict[str, PoolSpec] = Field(default_factory=dict, description="budgets shared by several policies")
     shocks: dict[str, ShockSpec] = Field(default_factory=dict, description="shocks by name")

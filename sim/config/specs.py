@@ -92,16 +92,25 @@ class _ForeignMarketPolicy(_Policy):
 
 
 class EUInternationalisation(_ForeignMarketPolicy):
-    """Co-funds the sunk cost of entering named foreign markets (and optionally first presence costs)."""
+    """A call for internationalisation projects: reimburses part of the eligible costs of entering a market, afterwards.
+
+    Eligible costs are the entry project's (fairs, market studies, temporary export managers,
+    certification for the target market: the sunk cost of entering in full or on trial) and the
+    presence costs of its first quarters; the grant is paid ``reimbursement_lag`` quarters after
+    entry, so the firm must finance the whole project first (submodels/internationalisation.py).
+    """
 
     instrument: Literal["eu_internationalisation"]
     payer: Payer = "eu"
-    entry_cost_share: float = Field(0.5, ge=0, le=1, description="share of the sunk entry cost paid by the programme")
+    entry_cost_share: float = Field(0.5, ge=0, le=1, description="share of the eligible entry costs reimbursed")
     presence_cost_share: float = Field(
-        0.0, ge=0, le=1, description="share of presence costs paid in the first quarters after entry"
+        0.0, ge=0, le=1, description="share of presence costs reimbursed for the first quarters after entry"
     )
     presence_quarters: int = Field(
-        4, ge=0, le=400, description="quarters after entry in which presence costs are co-funded"
+        4, ge=0, le=400, description="quarters after entry whose presence costs are eligible"
+    )
+    reimbursement_lag: int = Field(
+        4, ge=0, le=40, description="quarters between entry and the payment of the grant (0: paid at entry)"
     )
 
 
@@ -113,24 +122,59 @@ class UniversityVouchers(_Policy):
 
 
 class CreditGuarantee(_Policy):
-    """Guarantees bank loans to eligible firms beyond their normal credit limit."""
+    """A public guarantee on bank loans to SMEs (Italy's Fondo di Garanzia PMI, regional confidi).
+
+    The fund rates each applicant from its accounts (classes 1-5), guarantees ``coverage``
+    of loans to firms of classes up to ``max_class`` against a one-off fee, and charges its
+    budget with each guarantee's expected loss when it is granted; loans are amortised in
+    equal instalments over ``loan_quarters`` (submodels/guarantees.py).
+    """
 
     instrument: Literal["credit_guarantee"]
-    extra_leverage: float = Field(
-        0.5, ge=0, le=100, description="guaranteed credit on top of the bank limit, as a multiple of net worth"
+    coverage: float = Field(0.8, ge=0, le=1, description="share of each guaranteed loan the fund repays on default")
+    max_class: int = Field(
+        4, ge=1, le=5, description="eligibility: rating classes 1 (safest) to this one (the Fondo excludes class 5)"
     )
-    coverage: float = Field(
-        0.8, ge=0, le=1, description="share of a defaulted guaranteed loan the fund repays to the bank"
+    class_bounds: list[float] = Field(
+        default_factory=lambda: [0.06, 0.03, 0.0, -0.05],
+        description="score s = return on sales - leverage_weight x debt / assets at or above each bound: classes 1-4",
     )
-    provision_rate: float = Field(
-        0.15, gt=0, le=1, description="budget set aside per euro of new guaranteed lending (the fund's cost)"
+    leverage_weight: float = Field(0.2, ge=0, le=100, description="weight of debt / assets in the rating score")
+    default_rates: list[float] = Field(
+        default_factory=lambda: [0.001, 0.0025, 0.005, 0.011, 0.10],
+        description="annual probability of default of classes 1-5, used to price each guarantee's expected loss",
     )
-    max_loss_rate: float = Field(
-        0.05,
-        ge=0,
-        le=100,
-        description="viability: solvent firms whose average recent losses are at most this share of sales",
+    fee_rate: float = Field(0.005, ge=0, le=1, description="one-off fee, share of the guaranteed amount")
+    loan_quarters: int = Field(20, ge=1, le=400, description="a guaranteed loan is repaid in this many quarters")
+    max_guaranteed: float = Field(
+        2500.0, ge=0, le=1e9, description="EUR thousand of guaranteed loans a firm may have outstanding"
     )
+    purposes: list[Literal["working_capital", "investment", "refinancing"]] = Field(
+        default_factory=lambda: ["working_capital", "investment", "refinancing"],
+        description="loans that may be guaranteed: cash shortfalls, capital for hires credit limits stop, bank debt "
+        "renewed under the guarantee",
+    )
+
+    @field_validator("class_bounds")
+    @classmethod
+    def _bounds(cls, v: list[float]) -> list[float]:
+        if len(v) != 4 or any(a <= b for a, b in zip(v, v[1:], strict=False)):
+            raise ValueError("give 4 score bounds, decreasing (the lowest score of classes 1, 2, 3 and 4)")
+        return v
+
+    @field_validator("default_rates")
+    @classmethod
+    def _rates(cls, v: list[float]) -> list[float]:
+        if len(v) != 5 or any(not 0 <= r < 1 for r in v):
+            raise ValueError("give 5 annual default probabilities, each from 0 to below 1 (classes 1-5)")
+        return v
+
+    @field_validator("purposes")
+    @classmethod
+    def _purposes(cls, v: list[str]) -> list[str]:
+        if not v or len(set(v)) != len(v):
+            raise ValueError("name each purpose once: working_capital, investment, refinancing")
+        return v
 
 
 class TrainingSubsidy(_Policy):

@@ -55,6 +55,7 @@ STREAMS = (
     "supply",
     "specialisation",
     "learning",
+    "finance",
 )
 
 

@@ -67,11 +67,14 @@ FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "exit_cause": (np.int8, ()),  # why it exits (EXIT_CAUSES code; 0 while it does not)
     "guaranteed": (np.float64, ()),  # part of the debt guaranteed by a policy fund
     "guarantee_cover": (np.float64, ()),  # share of the guaranteed debt the fund repays on default
+    "guarantee_instalment": (np.float64, ()),  # principal of guaranteed loans due each quarter
+    "rating": (np.int8, ()),  # rating class (1-5) at the firm's latest guarantee (0: never rated)
     "collab_until": (np.int32, ()),  # last step of the current university collaboration (0: none)
     "university": (np.int8, ()),  # index of the partner university (-1: none)
     "training_until": (np.int32, ()),  # last step of the current training programme (0: none)
     "support": (np.float64, (N_INSTRUMENTS,)),  # policy support received so far, by instrument type
     "support_year": (np.float64, (N_INSTRUMENTS,)),  # policy support received this calendar year
+    "aid_recent": (np.float64, (3,)),  # aid of all instruments in each of the last three fiscal years (de minimis)
 }
 
 

@@ -25,8 +25,6 @@ from sim.submodels import consortia, knowhow, specialisation, supply
 from sim.submodels.finance import net_worth
 from sim.submodels.policy import INSTRUMENT_TYPES
 
-GUARANTEE = INSTRUMENT_TYPES.index("credit_guarantee")
-
 MODEL_COLUMNS: tuple[str, ...] = (
     "step",
     "year",
@@ -70,7 +68,15 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "giant_component_share",
     "policy_spending",
     *(f"spending_{kind}" for kind in INSTRUMENT_TYPES),
+    "guarantee_expected_loss",
     "guarantee_losses",
+    "guarantee_fees",
+    "guarantee_new_credit",
+    "guarantee_refinanced",
+    "guaranteed_stock",
+    "reimbursed",
+    "n_deminimis_capped",
+    *(f"{what}_{kind}" for what in ("supported", "additional", "deadweight") for kind in INSTRUMENT_TYPES),
     "policy_cost",
     "n_university_links",
     "n_training",
@@ -222,15 +228,35 @@ def indicators(
         **supply.metrics(model),
         "policy_spending": float(model.policy_spending.sum()),
         **{f"spending_{kind}": float(model.policy_spending[i]) for i, kind in enumerate(INSTRUMENT_TYPES)},
-        "guarantee_losses": float(model.guarantee_losses),
-        # fiscal cost: grants, plus what guarantee funds pay out (their provisions are only reserved)
-        "policy_cost": float(model.policy_spending.sum() - model.policy_spending[GUARANTEE] + model.guarantee_losses),
+        **policy_accounts(model),
         "n_university_links": int((f.collab_until >= t).sum()),
         "n_training": int((f.training_until >= t).sum()),
         "consortia_formed": int(model.consortia_formed),
         "n_consortia": consortia.n_consortia(model),
     }
     return row
+
+
+def policy_accounts(model) -> dict[str, float]:
+    """Guarantees, reimbursements, de minimis and additionality of the step (docs/outputs.md)."""
+    extra = model.additionality
+    return {
+        "guarantee_expected_loss": float(model.guarantee_expected_loss),
+        "guarantee_losses": float(model.guarantee_losses),
+        "guarantee_fees": float(model.guarantee_fees),
+        "guarantee_new_credit": float(model.guarantee_new_credit),
+        "guarantee_refinanced": float(model.guarantee_refinanced),
+        "guaranteed_stock": float(model.firms.guaranteed.sum()),
+        "reimbursed": float(model.reimbursed),
+        "n_deminimis_capped": int(model.deminimis_capped),
+        **{
+            f"{what}_{kind}": float(extra[row, i])
+            for row, what in enumerate(("supported", "additional", "deadweight"))
+            for i, kind in enumerate(INSTRUMENT_TYPES)
+        },
+        # fiscal cost: grants committed and the expected loss of guarantees granted (charged when granted)
+        "policy_cost": float(model.policy_spending.sum()),
+    }
 
 
 PROVINCE_COLUMNS: tuple[str, ...] = ("step", "province", "firms", "employment", "exports", "exporters")

@@ -30,7 +30,8 @@ from sim.model.world import (
 )
 from sim.submodels import knowhow, learning
 from sim.submodels.competition import set_prices, update_rival_share
-from sim.submodels.finance import net_worth, record_defaults
+from sim.submodels.finance import net_worth
+from sim.submodels.guarantees import record_defaults
 from sim.submodels.internationalisation import discount_weights
 
 #: Initial firms' ages (quarters): exponential with this mean, capped.

@@ -17,7 +17,7 @@ import numpy as np
 from sim.model.arrays import row_sums
 from sim.model.calendar import QUARTERS_PER_YEAR
 from sim.model.world import DOMESTIC, N_MARKETS
-from sim.submodels import finance
+from sim.submodels import finance, guarantees
 
 #: Demand above twice full capacity raises markups no faster than demand at twice capacity.
 MAX_PRESSURE = 2.0
@@ -107,7 +107,13 @@ def hire_and_fire(model) -> None:
 
     unit_hire = p.capital_per_worker + p.hiring_cost
     affordable = np.maximum(finance.liquidity(model), 0.0) / unit_hire
-    hires = np.minimum(np.maximum(change, 0.0), affordable)
+    wanted = np.maximum(change, 0.0)
+    short = np.flatnonzero(wanted > affordable)
+    if short.size:  # a guarantee fund may finance the hires credit limits stop (submodels/guarantees.py)
+        affordable[short] += (
+            guarantees.investment_loans(model, short, (wanted - affordable)[short] * unit_hire) / unit_hire
+        )
+    hires = np.minimum(wanted, affordable)
     fires = np.minimum(np.maximum(-change, 0.0), np.maximum(f.employees - 1.0, 0.0))
 
     k = p.capital_per_worker

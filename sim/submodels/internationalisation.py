@@ -338,22 +338,31 @@ def enter_markets(model, left: np.ndarray) -> Undecided:
     direct[closed] = -np.inf
     pay = np.where(on_trial, p.trial_cost_share * costs, costs)
 
-    # Firms apply for entry support when it makes entry pay (submodels/policy.py).
-    offer, source = entry_offers(model, reviewing, pay, on_trial)
-    best = np.argmax(value + offer, axis=1)
+    # Firms apply for entry support when it makes entry pay (submodels/policy.py); a grant paid
+    # later is worth its present value, beta^lag O_im, and does not help finance the entry.
+    offer, source, lag = entry_offers(model, reviewing, pay, on_trial)
+    worth = offer * (1.0 + p.discount_rate) ** -lag
+    best = np.argmax(value + worth, axis=1)
     pick = np.arange(reviewing.size)
-    chosen = value[pick, best] + offer[pick, best] > 0
+    chosen = value[pick, best] + worth[pick, best] > 0
     rows, best = reviewing[chosen], best[chosen]
     sel = pick[chosen]
     own_value, offer, source = value[sel, best], offer[sel, best], source[sel, best]
-    cost, trying = pay[sel, best], on_trial[sel, best]
+    cost, trying, later = pay[sel, best], on_trial[sel, best], lag[sel, best]
+    advance = np.where(later == 0, offer, 0.0)  # only a grant paid at entry helps pay for it
     spendable = finance.spendable(model, rows)  # the sunk cost lowers net worth and credit
-    applies = (offer > 0) & (spendable >= cost - offer)
+    applies = (offer > 0) & (spendable >= cost - advance)
     grant = np.zeros(rows.size)
     grant[applies] = policy.fund(model, rows[applies], offer[applies], source[applies])
+    alone = (own_value > 0) & (spendable >= cost) & (np.argmax(value[sel], axis=1) == best)
+    policy.record(model, "eu_internationalisation", grant, ~alone)  # additional: it would not have entered there
     enters = (grant > 0) | ((own_value > 0) & (spendable >= cost))
+    paid_now = np.where(later == 0, grant, 0.0)
+    for k in np.unique(source[(grant > 0) & (later > 0)]):
+        mine = (grant > 0) & (later > 0) & (source == k)
+        policy.schedule_reimbursements(model, model.instruments[k], rows[mine], grant[mine], int(later[mine][0]))
     entered, market, trying = rows[enters], best[enters], trying[enters]
-    model.quarter_costs["entry"][entered] += cost[enters] - grant[enters]  # at most one market a quarter
+    model.quarter_costs["entry"][entered] += cost[enters] - paid_now[enters]  # at most one market a quarter
     expected = revenue[sel[enters], market] * np.where(trying, p.trial_reach, 1.0)
     enter(model, entered, market, initial_share(model, entered, market, expected), trial=trying)
     learning.adopt(model, entered, market, mean[sel[enters], market], sd[sel[enters], market])
@@ -381,18 +390,21 @@ def initial_share(model, rows: np.ndarray, markets: np.ndarray, revenue: np.ndar
     )
 
 
-def entry_offers(model, rows: np.ndarray, costs: np.ndarray, on_trial: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Best EU-programme co-funding each firm could get for each market, and its instrument (-1: none).
+def entry_offers(
+    model, rows: np.ndarray, costs: np.ndarray, on_trial: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Best EU-call grant each firm could get for each market, its instrument (-1: none) and payment lag.
 
-    The programme pays its shares of the entry cost the firm actually faces
+    The call reimburses its shares of the entry cost the firm actually faces
     (``costs``, shape (rows, markets): a partner in the market lowers it) and
     of the first quarters' presence costs (what the firm would pay there a
     quarter, P_im, a share kappa of it where it would enter ``on_trial``).
     """
     offer = np.zeros((rows.size, len(MARKETS)))
     source = np.full((rows.size, len(MARKETS)), -1)
+    lag = np.zeros((rows.size, len(MARKETS)), dtype=np.int64)
     if not policy.active(model, "eu_internationalisation"):
-        return offer, source
+        return offer, source, lag
     presence = presence_costs(model, rows) * np.where(on_trial, model.params.trial_cost_share, 1.0)
     for m, market in enumerate(MARKETS[1:], start=1):
 
@@ -403,4 +415,6 @@ def entry_offers(model, rows: np.ndarray, costs: np.ndarray, on_trial: np.ndarra
             )
 
         offer[:, m], source[:, m] = policy.best_offers(model, "eu_internationalisation", rows, amount)
-    return offer, source
+        funded = source[:, m] >= 0
+        lag[funded, m] = [model.instruments[k].spec.reimbursement_lag for k in source[funded, m]]
+    return offer, source, lag

@@ -6,10 +6,14 @@ quarterly tranches (unspent money carries over within the year); a pool is a
 budget shared by several instruments (a combined package). Firms apply when
 support makes an action pay for them; applications are funded in the order
 the scenario chooses until the budget runs out, and no firm receives more
-than ``cap_per_firm`` a year from one instrument. The
+than ``cap_per_firm`` a year from one instrument, nor more than the de
+minimis ceiling over three fiscal years from all instruments together. The
 submodels call ``allocate`` at the point where firms decide (entry into
-markets, collaborations, training, credit shortfalls); every euro granted is
-recorded per instrument and per firm.
+markets, collaborations, training, credit); every euro granted is recorded
+per instrument and per firm, and so is, for every supported action, whether
+the firm would have taken it without the support (``record``: additionality).
+Grants paid after the fact (the EU call's reimbursements) are committed when
+awarded and paid ``reimbursement_lag`` quarters later to firms still alive.
 """
 
 from __future__ import annotations
@@ -22,10 +26,14 @@ import mesa
 import numpy as np
 
 from sim.config.specs import INSTRUMENTS
-from sim.model.calendar import is_first_quarter
+from sim.model.calendar import is_first_quarter, year_of
 
 #: Instrument types, in the order of the per-firm support columns.
 INSTRUMENT_TYPES: tuple[str, ...] = tuple(INSTRUMENTS)
+#: Fiscal years over which de minimis aid is summed (the current one and the two before).
+DEMINIMIS_YEARS = 3
+#: Rows of ``model.additionality``: supported actions, additional ones, EUR thousand given to the others.
+SUPPORTED, ADDITIONAL, DEADWEIGHT = range(3)
 
 
 @dataclass
@@ -94,10 +102,31 @@ def setup(model) -> None:
         instruments.append(instrument)
     model.policy_makers = makers
     model.instruments = instruments
-    model.policy_spending = np.zeros(len(INSTRUMENT_TYPES))
-    model.guarantee_losses = 0.0
-    model.consortia_formed = 0
+    model.reimbursements = _no_reimbursements()
+    _reset_quarter(model)
     model.last_consortium_id = 0  # consortia are numbered from 1 (submodels/consortia.py)
+
+
+def _reset_quarter(model) -> None:
+    model.policy_spending = np.zeros(len(INSTRUMENT_TYPES))
+    model.additionality = np.zeros((3, len(INSTRUMENT_TYPES)))
+    model.guarantee_losses = 0.0
+    model.guarantee_expected_loss = 0.0
+    model.guarantee_fees = 0.0
+    model.guarantee_new_credit = 0.0
+    model.guarantee_refinanced = 0.0
+    model.reimbursed = 0.0
+    model.deminimis_capped = 0
+    model.consortia_formed = 0
+
+
+def _no_reimbursements() -> dict[str, np.ndarray]:
+    return {
+        "firm_id": np.zeros(0, dtype=np.int64),
+        "due": np.zeros(0, dtype=np.int64),
+        "amount": np.zeros(0),
+        "instrument": np.zeros(0, dtype=np.int64),
+    }
 
 
 def begin_quarter(model) -> None:
@@ -108,11 +137,21 @@ def begin_quarter(model) -> None:
         if id(instrument.budget) not in seen:
             instrument.budget.release(first_quarter)
             seen.add(id(instrument.budget))
+    _reset_quarter(model)
     if first_quarter:
         model.firms.support_year[:] = 0.0
-    model.policy_spending = np.zeros(len(INSTRUMENT_TYPES))
-    model.guarantee_losses = 0.0
-    model.consortia_formed = 0
+        model.firms.aid_recent[:, deminimis_column(model)] = 0.0  # the oldest of the three years drops out
+    pay_reimbursements(model)
+
+
+def deminimis_column(model) -> int:
+    """Column of ``aid_recent`` that holds the current fiscal year."""
+    return year_of(model.steps, model.params.start_year) % DEMINIMIS_YEARS
+
+
+def deminimis_room(model, rows: np.ndarray) -> np.ndarray:
+    """Aid firms ``rows`` may still receive under the de minimis ceiling (all instruments, three fiscal years)."""
+    return np.maximum(model.params.deminimis_ceiling - model.firms.aid_recent[rows].sum(axis=1), 0.0)
 
 
 def active(model, instrument_type: str) -> list[Instrument]:
@@ -136,6 +175,7 @@ def allocate(model, instrument: Instrument, rows: np.ndarray, requested: np.ndar
     grants = np.zeros(rows.size)
     if rows.size == 0:
         return grants
+    model.deminimis_capped += int((requested > deminimis_room(model, rows) + 1e-9).sum())
     want = np.minimum(requested, room(model, instrument, rows))
     order = _order(model, instrument.spec.allocation, rows, want)
     fits = np.cumsum(want[order]) <= instrument.budget.left + 1e-9
@@ -148,7 +188,65 @@ def allocate(model, instrument: Instrument, rows: np.ndarray, requested: np.ndar
     model.policy_spending[instrument.kind] += total
     np.add.at(f.support_year[:, instrument.kind], rows, grants)
     np.add.at(f.support[:, instrument.kind], rows, grants)
+    np.add.at(f.aid_recent[:, deminimis_column(model)], rows, grants)
     return grants
+
+
+def record(
+    model, instrument_type: str, grants: np.ndarray, additional: np.ndarray, deadweight: np.ndarray | None = None
+) -> None:
+    """Count supported actions (``grants`` > 0) and those the firm would not have taken without the support.
+
+    ``additional``: for each action, whether it happened only because of the support, decided
+    exactly by the rule that applies it (the firm's choice evaluated again without the offer).
+    Support given to actions that were not additional is deadweight; ``deadweight`` overrides
+    that amount per action (a guarantee's charge on debt the bank had already lent).
+    """
+    kind = INSTRUMENT_TYPES.index(instrument_type)
+    supported = grants > 0
+    if deadweight is None:
+        deadweight = np.where(additional, 0.0, grants)
+    model.additionality[SUPPORTED, kind] += int(supported.sum())
+    model.additionality[ADDITIONAL, kind] += int((supported & additional).sum())
+    model.additionality[DEADWEIGHT, kind] += float(deadweight[supported].sum())
+
+
+def schedule_reimbursements(model, instrument: Instrument, rows: np.ndarray, amounts: np.ndarray, lag: int) -> None:
+    """Grants already committed (``allocate``) to firms ``rows`` are paid ``lag`` quarters from now."""
+    paid = amounts > 0
+    if not paid.any():
+        return
+    queue = model.reimbursements
+    new = {
+        "firm_id": model.firms.firm_id[rows[paid]],
+        "due": np.full(int(paid.sum()), model.steps + lag, dtype=np.int64),
+        "amount": amounts[paid],
+        "instrument": np.full(int(paid.sum()), model.instruments.index(instrument), dtype=np.int64),
+    }
+    model.reimbursements = {key: np.concatenate([queue[key], new[key]]) for key in queue}
+
+
+def pay_reimbursements(model) -> None:
+    """Pay the reimbursements due this quarter to firms still alive; those of firms that exited lapse.
+
+    A lapsed commitment is given back to its instrument's budget and counted as negative spending.
+    """
+    queue = model.reimbursements
+    due = queue["due"] <= model.steps
+    if not due.any():
+        return
+    f = model.firms
+    ids, amount, source = queue["firm_id"][due], queue["amount"][due], queue["instrument"][due]
+    rows = f.row_of[ids]  # -1: the firm has exited
+    alive = rows >= 0
+    np.add.at(f.cash, rows[alive], amount[alive])
+    model.reimbursed += float(amount[alive].sum())
+    for k in np.unique(source[~alive]):
+        instrument = model.instruments[k]
+        lapsed = float(amount[~alive & (source == k)].sum())
+        instrument.budget.spent_total -= lapsed
+        model.policy_spending[instrument.kind] -= lapsed
+    model.reimbursements = {key: values[~due] for key, values in queue.items()}
 
 
 def best_offers(
@@ -184,8 +282,15 @@ def fund(model, rows: np.ndarray, offer: np.ndarray, source: np.ndarray) -> np.n
 
 
 def room(model, instrument: Instrument, rows: np.ndarray) -> np.ndarray:
-    """What firms ``rows`` may still receive from the instrument this year."""
-    return np.maximum(instrument.spec.cap_per_firm - model.firms.support_year[rows, instrument.kind], 0.0)
+    """What firms ``rows`` may still receive from the instrument this year, within the de minimis ceiling."""
+    return room_for(model, instrument.spec, rows)
+
+
+def room_for(model, spec, rows: np.ndarray) -> np.ndarray:
+    """``room`` of the instrument a policy spec describes (the yearly cap counts support of its type)."""
+    kind = INSTRUMENT_TYPES.index(spec.instrument)
+    yearly = np.maximum(spec.cap_per_firm - model.firms.support_year[rows, kind], 0.0)
+    return np.minimum(yearly, deminimis_room(model, rows))
 
 
 def refund(model, instrument: Instrument, rows: np.ndarray, amounts: np.ndarray) -> None:
@@ -197,6 +302,7 @@ def refund(model, instrument: Instrument, rows: np.ndarray, amounts: np.ndarray)
     model.policy_spending[instrument.kind] -= total
     np.subtract.at(f.support_year[:, instrument.kind], rows, amounts)
     np.subtract.at(f.support[:, instrument.kind], rows, amounts)
+    np.subtract.at(f.aid_recent[:, deminimis_column(model)], rows, amounts)
 
 
 def _order(model, rule: str, rows: np.ndarray, want: np.ndarray) -> np.ndarray:

@@ -35,7 +35,9 @@ def train(model) -> None:
     candidates, cost, value, offer, source = candidates[wants], cost[wants], value[wants], offer[wants], source[wants]
 
     grant = policy.fund(model, candidates, offer, source)
-    start = (grant > 0) | ((value > cost) & (finance.spendable(model, candidates) >= cost))
+    alone = (value > cost) & (finance.spendable(model, candidates) >= cost)
+    policy.record(model, "training", grant, ~alone)  # additional: it would not have trained without the subsidy
+    start = (grant > 0) | alone
     rows = candidates[start]
     f.training_until[rows] = step + p.training_quarters - 1
     booked = np.zeros(f.n)

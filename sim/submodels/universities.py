@@ -94,7 +94,9 @@ def collaborate(model) -> None:
     )
 
     grant = policy.fund(model, candidates, offer, source)
-    start = (grant > 0) | ((value > fee) & (finance.spendable(model, candidates) >= fee))
+    alone = (value > fee) & (finance.spendable(model, candidates) >= fee)
+    policy.record(model, "university_vouchers", grant, ~alone)  # additional: no collaboration without the voucher
+    start = (grant > 0) | alone
     for index, uni in enumerate(model.universities):
         uni.used -= int(((place == index) & ~start).sum())  # unfunded applicants give their place back
     rows = candidates[start]
