@@ -185,13 +185,28 @@ class TrainingSubsidy(_Policy):
 
 
 class ExportConsortia(_ForeignMarketPolicy):
-    """Pays part of the costs of small firms that enter a foreign market together."""
+    """Funds promoters (trade associations, chambers of commerce) that assemble small firms into export consortia.
+
+    Each quarter promoters recruit, in each province, the small firms for which joining a group
+    aimed at one market pays (submodels/consortia.py); the policy pays the promoter and a share
+    of each member's costs.
+    """
 
     instrument: Literal["export_consortia"]
     subsidy_share: float = Field(
         0.5, ge=0, le=1, description="share of each member's coordination and entry costs paid"
     )
     max_employees: float = Field(50.0, gt=0, le=1e6, description="eligibility: firms with fewer employees")
+    promoter_cost: float = Field(
+        40.0, ge=0, le=1e6, description="EUR thousand paid to the promoter for each group it assembles"
+    )
+    max_members: int = Field(8, ge=2, le=100, description="most firms a promoter recruits into one group")
+    niche_overlap: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="related niches: members' niches share at least this much know-how with the lead member's",
+    )
 
 
 PolicySpec = Annotated[

@@ -15,7 +15,7 @@ def net_worth(model, rows: slice | int | np.ndarray = slice(None)) -> np.ndarray
 
 
 def bank_debt(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
-    """B_i = D_i - a c_i G_i: debt that counts against the bank limit (a share a of the guaranteed part c_i G_i does not).
+    """B_i = D_i - a c_i G_i: debt that counts against the bank limit (a share a of the guaranteed part does not).
 
     a = guarantee_capital_relief: a state guarantee carries no capital charge, so banks lend it
     on top of what they would lend the firm on its own.

@@ -173,7 +173,8 @@ def refinance(model) -> None:
     if not policy.active(model, "credit_guarantee"):
         return
     rng = model.streams["finance"]
-    reviewing = np.flatnonzero((rng.random(f.n) < p.credit_review) & (f.debt - f.guaranteed > 1e-9))
+    # a bank renews the lines of firms that can pay their way this quarter, not of those about to fail
+    reviewing = np.flatnonzero((rng.random(f.n) < p.credit_review) & (f.debt - f.guaranteed > 1e-9) & (f.cash >= 0))
     if reviewing.size == 0:
         return
     pays = np.ones(reviewing.size, dtype=bool)

@@ -229,7 +229,8 @@ def schedule_reimbursements(model, instrument: Instrument, rows: np.ndarray, amo
 def pay_reimbursements(model) -> None:
     """Pay the reimbursements due this quarter to firms still alive; those of firms that exited lapse.
 
-    A lapsed commitment is given back to its instrument's budget and counted as negative spending.
+    A lapsed commitment is counted as negative spending (and comes off the instrument's total);
+    the money is not granted again (the year it was committed in may have ended).
     """
     queue = model.reimbursements
     due = queue["due"] <= model.steps
@@ -265,6 +266,7 @@ def best_offers(
         if spec.instrument != instrument_type or not spec.active(model.steps):
             continue
         value = np.where(eligible(model, instrument, rows), amount(spec), 0.0)
+        model.deminimis_capped += int((value > deminimis_room(model, rows) + 1e-9).sum())
         value = np.minimum(value, room(model, instrument, rows))
         better = value > offer
         offer[better], source[better] = value[better], k
