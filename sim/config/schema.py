@@ -751,10 +751,10 @@ class Params(BaseModel):
         le=1e9,
     )
     guarantee_capital_relief: float = _p(
-        1.0,
+        0.25,
         "share",
-        "share of a loan's guaranteed part that banks leave out of the firm's credit limit (1: a state guarantee "
-        "carries no capital charge)",
+        "share of a loan's guaranteed part that banks leave out of the firm's credit limit (assumed; 1 would make "
+        "the guaranteed part free of the limit, and the guarantee's job effect ten times larger: docs/scenarios.md)",
         ge=0,
         le=1,
     )

@@ -17,8 +17,8 @@ def net_worth(model, rows: slice | int | np.ndarray = slice(None)) -> np.ndarray
 def bank_debt(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
     """B_i = D_i - a c_i G_i: debt that counts against the bank limit (a share a of the guaranteed part does not).
 
-    a = guarantee_capital_relief: a state guarantee carries no capital charge, so banks lend it
-    on top of what they would lend the firm on its own.
+    a = guarantee_capital_relief: the guaranteed part carries less risk for the bank, which lends
+    part of it on top of what it would lend the firm on its own.
     """
     f = model.firms
     return f.debt[rows] - model.params.guarantee_capital_relief * f.guarantee_cover[rows] * f.guaranteed[rows]

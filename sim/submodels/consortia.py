@@ -91,8 +91,7 @@ def promote(model, instrument) -> None:
     shares at least ``niche_overlap`` of know-how with the lead's join, keenest first, up to
     ``max_members``; a group needs ``consortium_size`` members. Groups are funded in order of
     their members' total value while the budget lasts (grants plus the promoter's fee, split
-    among members); a group that cannot be funded in full does not form. A member is
-    additional unless entering that market alone would have paid and been financed.
+    among members); a group that cannot be funded in full does not form.
     """
     f, p = model.firms, model.params
     spec = instrument.spec
@@ -139,8 +138,10 @@ def promote(model, instrument) -> None:
         if not np.all(got >= asked - 1e-9):  # the budget or a member's caps cannot fund the whole group
             policy.refund(model, instrument, rows[members], got)
             break
-        alone = (alone_value[members, m] > 0) & (spendable[members] >= costs[members, m])
-        policy.record(model, "export_consortia", got, ~alone)
+        # Without the promoter a firm enters m this quarter only if it reviewed its markets and chose m
+        # alone, and then it is not here (it entered): every member is additional in the quarter. Most
+        # would have found entering alone worth it had they looked (docs/scenarios.md, Additionality).
+        policy.record(model, "export_consortia", got, np.ones(members.size, dtype=bool))
         joined = rows[members]
         market = np.full(members.size, m)
         model.quarter_costs["entry"][joined] += member_cost[m] - grant[m]
