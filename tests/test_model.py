@@ -11,7 +11,7 @@ import pytest
 
 from sim import DistrictModel, Firm
 from sim.config.specs import INSTRUMENTS
-from sim.model.firms import FIELDS, FirmTable, cell_totals
+from sim.model.firms import FIELDS, SIZE_CLASSES, FirmTable, cell_totals, size_class
 from sim.model.links import partner_rows, supply_rows
 from sim.model.observe import MODEL_COLUMNS
 from sim.model.world import DOMAINS, FOREIGN_MARKETS, MARKETS, NICHES, PROVINCES
@@ -90,6 +90,36 @@ def test_model_frame_has_the_contract_columns(stepped_model):
     np.testing.assert_allclose(frame.domestic_sales + frame.export_sales, frame.sales, rtol=1e-9)
     assert ((frame.hhi > 0) & (frame.hhi <= 1)).all()
     assert ((frame.niche_diversity > 0) & (frame.niche_diversity <= np.log(8) + 1e-12)).all()
+
+
+def test_size_classes_follow_the_eu_bands():
+    employees = np.array([1.0, 9.99, 10.0, 49.9, 50.0, 249.99, 250.0, 5000.0])
+    assert size_class(employees).tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert list(SIZE_CLASSES) == ["micro", "small", "medium", "large"]
+
+
+def test_structure_columns_match_the_panel_and_the_province_table(stepped_model):
+    """Small firms, exporters and jobs by size class and province, recomputed from the firm panel at a wave."""
+    model = stepped_model
+    frame = model.observer.model_frame(model)
+    panel = model.observer.panel_frame()
+    provinces = model.observer.province_frame()
+    for step in (8, 16):
+        row = frame[frame.step == step].iloc[0]
+        alive = panel[(panel.step == step) & ~panel.exited]
+        size = pd.cut(alive.employees, [0, 10, 50, 250, np.inf], right=False, labels=list(SIZE_CLASSES))
+        exporter = alive.n_markets > 1
+        assert row.n_small_firms == (alive.employees < 50).sum() > 0
+        for name in SIZE_CLASSES:
+            assert row[f"n_exporters_{name}"] == (exporter & (size == name)).sum()
+            assert row[f"employment_{name}"] == pytest.approx(alive.employees[size == name].sum(), rel=1e-12)
+        assert sum(row[f"n_exporters_{name}"] for name in SIZE_CLASSES) == row.n_exporters
+        assert (frame[[f"n_exporters_{name}" for name in SIZE_CLASSES]].sum(axis=0) > 0).sum() >= 3
+        by_province = provinces[provinces.step == step].set_index("province")
+        for name in PROVINCES:
+            assert row[f"employment_{name}"] == by_province.loc[name, "employment"]  # the same sums, bit for bit
+            assert row[f"n_exporters_{name}"] == by_province.loc[name, "exporters"]
+            assert row[f"n_exporters_{name}"] == (exporter & (alive.province == name)).sum()
 
 
 def test_panel_rows_and_exits():

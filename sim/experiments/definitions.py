@@ -24,6 +24,37 @@ from sim.model.observe import MODEL_COLUMNS
 
 EXPERIMENT_DIR = Path(__file__).resolve().parent.parent.parent / "experiments"
 
+#: Named periods of an outcome (docs/experiments.md, "Periods"); a period may also be [first, last] quarters.
+PERIOD_NAMES: tuple[str, ...] = ("last", "policy", "after_policy")
+POLICY_PERIODS = frozenset({"policy", "after_policy"})
+Period = str | tuple[int, int]
+
+
+def period_label(period: Period) -> str:
+    """How a period is named in tables: its name, or ``q<first>-<last>`` for explicit quarters."""
+    return period if isinstance(period, str) else f"q{period[0]}-{period[1]}"
+
+
+def _check_period(value: Any) -> Period:
+    """One entry of ``periods``: a name of PERIOD_NAMES or [first, last] quarters with 1 <= first <= last."""
+    allowed = f"allowed: {', '.join(PERIOD_NAMES)}, or [first, last] quarters"
+    if isinstance(value, str):
+        if value not in PERIOD_NAMES:
+            close = difflib.get_close_matches(value, PERIOD_NAMES, n=1)
+            hint = f"; did you mean {close[0]!r}? {allowed}" if close else f"; {allowed}"
+            raise ValueError(f"unknown period {value!r}{hint}")
+        return value
+    if (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and all(isinstance(q, int) and not isinstance(q, bool) for q in value)
+    ):
+        first, last = value
+        if not 1 <= first <= last <= 100_000:
+            raise ValueError(f"quarters [{first}, {last}] must satisfy 1 <= first <= last; {allowed}")
+        return (first, last)
+    raise ValueError(f"period {value!r} is neither a name nor two quarters; {allowed}")
+
 
 class Outcome(BaseModel):
     """One model-level column and how a run is summarised by it."""
@@ -37,7 +68,23 @@ class Outcome(BaseModel):
     quarters: int | None = Field(
         8, ge=1, le=100_000, description="quarters for mean_last and cumulative (empty: the whole run)"
     )
+    periods: list[Period] = Field(
+        default_factory=lambda: ["last"],
+        min_length=1,
+        description="periods the summary is taken over: last (the last `quarters`), policy, after_policy, or "
+        "[first, last] quarters; one effect per period",
+    )
     description: str = ""
+
+    @field_validator("periods", mode="before")
+    @classmethod
+    def _periods(cls, v: Any) -> list[Period]:
+        if not isinstance(v, list):
+            raise ValueError('periods is a list, e.g. ["policy", "after_policy"] or [[21, 44]]')
+        periods = [_check_period(p) for p in v]
+        if len(set(periods)) != len(periods):
+            raise ValueError("a period is listed twice")
+        return periods
 
     @field_validator("column")
     @classmethod
@@ -48,14 +95,20 @@ class Outcome(BaseModel):
             raise ValueError(f"unknown column {v!r}{hint}")
         return v
 
-    def summarise(self, series: np.ndarray) -> float:
-        """The summary of one run's series (one value per quarter)."""
-        window = series if self.quarters is None else series[-self.quarters :]
+    def summarise(self, series: np.ndarray, window: tuple[int, int] | None = None) -> float:
+        """The summary of one run's series (one value per quarter, from step 1).
+
+        ``window``: first and last step of a period (``_Experiment.window``); without it, the last ``quarters``.
+        """
+        if window is not None:
+            values = series[window[0] - 1 : window[1]]
+        else:
+            values = series if self.quarters is None else series[-self.quarters :]
         if self.summary == "final":
-            return float(series[-1])
+            return float(values[-1])  # the last quarter of the period (of the run, without a window)
         if self.summary == "mean_last":
-            return float(np.mean(window))
-        return float(np.sum(window))
+            return float(np.mean(values))
+        return float(np.sum(values))
 
 
 class Range(BaseModel):
@@ -99,6 +152,36 @@ class _Experiment(BaseModel):
     panels: bool = Field(False, description="also keep every run's firm panel (large)")
     outcomes: dict[str, Outcome] = Field(..., min_length=1, description="outcomes by name")
 
+    def window(self, outcome: Outcome, period: Period, steps: int) -> tuple[int, int] | None:
+        """First and last step of ``period`` in a run of ``steps`` quarters, cut at its end; None if not reached."""
+        if period == "last":
+            first, last = (1 if outcome.quarters is None else max(steps - outcome.quarters + 1, 1)), steps
+        elif isinstance(period, tuple):
+            first, last = period
+        else:
+            first, last = self.policy_period(period, steps)
+        last = min(last, steps)
+        return (first, last) if first <= last else None
+
+    def policy_period(self, period: str, steps: int) -> tuple[int, int]:
+        """Quarters of ``policy`` or ``after_policy`` (compare experiments only)."""
+        raise ValueError(f"period {period!r} is for compare experiments")
+
+
+class Window(BaseModel):
+    """Quarters start ... end (inclusive) of the experiment's policy period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: int = Field(..., ge=1, le=100_000, description="first quarter (step) of the policy period")
+    end: int | None = Field(None, ge=1, le=100_000, description="last quarter; empty: to the end of the run")
+
+    @model_validator(mode="after")
+    def _order(self) -> Window:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end ({self.end}) is before start ({self.start})")
+        return self
+
 
 class Compare(_Experiment):
     """Scenarios against a baseline, paired by replication."""
@@ -109,6 +192,19 @@ class Compare(_Experiment):
     confidence: float = Field(
         0.95, gt=0, lt=1, description="confidence of the intervals (Bonferroni-adjusted over scenarios)"
     )
+    policy_window: Window | None = Field(
+        None, description="quarters of the 'policy' period (empty: the compared scenarios' policy windows)"
+    )
+    after_policy_quarters: int = Field(
+        16, ge=1, le=100_000, description="length of the 'after_policy' period (quarters after the window ends)"
+    )
+
+    def policy_period(self, period: str, steps: int) -> tuple[int, int]:
+        """``policy``: the policy window (to the run's end if open); ``after_policy``: the quarters after it."""
+        if self.policy_window is None:
+            raise ValueError(f"period {period!r} needs a policy window")
+        start, end = self.policy_window.start, self.policy_window.end or steps
+        return (start, end) if period == "policy" else (end + 1, end + self.after_policy_quarters)
 
     @field_validator("scenarios")
     @classmethod
@@ -189,14 +285,68 @@ def parse_experiment(data: dict[str, Any], source: str) -> Compare | Sweep | Sen
             allowed = (
                 list(model.model_fields)
                 if len(loc) == 1
-                else (list(Outcome.model_fields) if loc[0] == "outcomes" else list(Range.model_fields))
+                else (
+                    list(Outcome.model_fields)
+                    if loc[0] == "outcomes"
+                    else list(Window.model_fields)
+                    if loc[0] == "policy_window"
+                    else list(Range.model_fields)
+                )
             )
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f" (allowed here: {', '.join(allowed)})"
             raise ScenarioError(f"{source}: unknown key {'.'.join(map(str, loc))!r}{hint}") from None
         raise ScenarioError(format_error({**first, "loc": loc}, source)) from None
     _check_references(experiment, source)
+    _check_periods(experiment, source)
     return experiment
+
+
+def _check_periods(experiment: Compare | Sweep | Sensitivity, source: str) -> None:
+    """Named policy periods need a compare experiment and one policy window, which is derived here if not given.
+
+    The window of a scenario runs from the first quarter any of its policies
+    is active to the last (open if one of them is); the compared scenarios
+    that have policies must share it. The derived window is stored in the
+    definition, so the manifest keeps the periods the runs were summarised by.
+    """
+    named = [
+        name for name, o in experiment.outcomes.items() if POLICY_PERIODS & {p for p in o.periods if isinstance(p, str)}
+    ]
+    if not isinstance(experiment, Compare):
+        for name, outcome in experiment.outcomes.items():
+            where = f"{source}: outcomes.{name}.periods"
+            if name in named:
+                raise ScenarioError(
+                    f"{where}: 'policy' and 'after_policy' are for compare experiments; give quarters, e.g. [[21, 44]]"
+                )
+            if len(outcome.periods) > 1:
+                raise ScenarioError(
+                    f"{where}: {experiment.kind} experiments take one period per outcome; define one outcome per period"
+                )
+        return
+    if not named or experiment.policy_window is not None:
+        return
+    where = f"{source}: outcomes.{named[0]}.periods"
+    windows: dict[str, tuple[int, int | None]] = {}
+    for scenario in experiment.scenarios:
+        policies = list(load_scenario(scenario).policies.values())
+        if policies:
+            ends = [p.end for p in policies]
+            windows[scenario] = (min(p.start for p in policies), None if None in ends else max(ends))
+    if not windows:
+        raise ScenarioError(
+            f"{where}: 'policy' and 'after_policy' need a policy window, and no compared scenario has a policy; "
+            "give [policy_window] start and end, or quarters"
+        )
+    if len(set(windows.values())) > 1:
+        listed = ", ".join(f"{name} {a}-{'end' if b is None else b}" for name, (a, b) in windows.items())
+        raise ScenarioError(
+            f"{where}: the compared scenarios' policies have different windows ({listed}); "
+            "give [policy_window] start and end, or quarters"
+        )
+    start, end = next(iter(windows.values()))
+    experiment.policy_window = Window(start=start, end=end)
 
 
 def _check_references(experiment: Compare | Sweep | Sensitivity, source: str) -> None:

@@ -20,6 +20,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from sim.model.firms import SIZE_CLASSES, size_class
+
 #: Drift moments compare the value this many quarters after the burn-in with the value at it (ten years).
 DRIFT_QUARTERS = 40
 #: A wave's niche enters the productivity dispersion only with at least this many firms.
@@ -126,13 +128,11 @@ def micro_share_of_exporters(t: RunTables) -> float:
 
 def exporter_share_by_size(t: RunTables) -> dict[str, float]:
     """Share of firms serving a foreign market in each size class (0-9, 10-49, 50-249, 250+ employees)."""
-    employees = t.alive["employees"].to_numpy()
-    classes = {"0-9": (0, 10), "10-49": (10, 50), "50-249": (50, 250), "250+": (250, np.inf)}
+    size = size_class(t.alive["employees"].to_numpy())
     return {
-        name: float(t.exporter[(employees >= low) & (employees < high)].mean())
-        if ((employees >= low) & (employees < high)).any() else float("nan")
-        for name, (low, high) in classes.items()
-    }  # fmt: skip
+        label: float(t.exporter[size == k].mean()) if (size == k).any() else float("nan")
+        for k, (label, _) in enumerate(SIZE_CLASSES.values())
+    }
 
 
 def _transitions(t: RunTables) -> tuple[float, float]:

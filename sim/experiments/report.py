@@ -1,8 +1,9 @@
 """The experiment report: tidy tables, seaborn figures, report.md and a self-contained report.html.
 
 Everything the report shows is also written as a table (``summary.parquet``,
-``effects.csv``, ``response.csv``, ``indices.csv``) for users who do their
-own analysis. ``build_report`` reads only what the runner stored, so a report
+``effects.csv``, ``persistence.csv``, ``effects_by_group.csv``,
+``additionality.csv``, ``response.csv``, ``indices.csv``) for users who do
+their own analysis. ``build_report`` reads only what the runner stored, so a report
 can be rebuilt at any time without running anything.
 """
 
@@ -23,10 +24,20 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from sim.config import ScenarioError  # noqa: E402
-from sim.experiments.analysis import paired_effects, sensitivity_indices, summarise_runs, sweep_response  # noqa: E402
-from sim.experiments.definitions import Compare, Sweep, parse_experiment  # noqa: E402
+from sim.experiments.analysis import (  # noqa: E402
+    additionality,
+    group_effects,
+    period_effects,
+    period_order,
+    persistence,
+    sensitivity_indices,
+    summarise_runs,
+    sweep_response,
+)
+from sim.experiments.definitions import Compare, Sweep, parse_experiment, period_label  # noqa: E402
 from sim.experiments.designs import RunSpec  # noqa: E402
 from sim.experiments.runner import load_runs  # noqa: E402
+from sim.model.firms import SIZE_CLASSES  # noqa: E402
 from sim.run import atomic_write  # noqa: E402
 
 Block = tuple[str, Any]  # ("h2", text) | ("p", text) | ("table", DataFrame) | ("figure", (path, caption))
@@ -104,7 +115,14 @@ def figure_time_series(series: pd.DataFrame, experiment, hue: str, path: Path) -
     columns = list(dict.fromkeys(o.column for o in experiment.outcomes.values()))
     data = series.assign(time=series["year"] + (series["quarter"] - 1) / 4)
     fig, axes = plt.subplots(len(columns), 1, figsize=(9, 2.8 * len(columns)), squeeze=False, sharex=True)
+    window = getattr(experiment, "policy_window", None)
+    if window is not None and not data.empty:  # shade the policy period (steps start ... end, quarters of width 1/4)
+        time_of = data.groupby("step")["time"].first()
+        last = window.end if window.end is not None else int(time_of.index.max())
+        span = time_of[(time_of.index >= window.start) & (time_of.index <= last)]
     for ax, column in zip(axes[:, 0], columns, strict=True):
+        if window is not None and not data.empty and not span.empty:
+            ax.axvspan(span.iloc[0], span.iloc[-1] + 0.25, color="0.92", zorder=0, label=None)
         sns.lineplot(data=data, x="time", y=column, hue=hue, errorbar=("se", 1.96), ax=ax, legend=ax is axes[0, 0])
         ax.set_ylabel(column)
     if axes[0, 0].get_legend() is not None:
@@ -114,27 +132,55 @@ def figure_time_series(series: pd.DataFrame, experiment, hue: str, path: Path) -
 
 
 def figure_effects(effects: pd.DataFrame, value: str, low: str, high: str, xlabel: str, path: Path) -> Path:
-    """Point estimates with interval bars, one panel per outcome."""
+    """Point estimates with interval bars, one panel per outcome (five panels a row).
+
+    With one period, significant effects are blue and the others grey; with
+    several (a ``period`` column), each period has its colour, side by side
+    for each scenario, filled if significant and hollow if not.
+    """
     outcomes = list(dict.fromkeys(effects["outcome"]))
+    periods = list(dict.fromkeys(effects["period"])) if "period" in effects else [None]
+    scenarios = list(dict.fromkeys(effects["scenario"]))
+    ncols = min(len(outcomes), 5)
+    nrows = -(-len(outcomes) // ncols)
     fig, axes = plt.subplots(
-        1,
-        len(outcomes),
-        figsize=(3.6 * len(outcomes) + 1.5, 0.45 * effects["scenario"].nunique() + 1.6),
+        nrows,
+        ncols,
+        figsize=(3.6 * ncols + 1.5, (0.45 * len(scenarios) * max(1.0, 0.6 * len(periods)) + 1.6) * nrows),
         squeeze=False,
         sharey=True,
+        layout="constrained",
     )
-    for ax, outcome in zip(axes[0], outcomes, strict=True):
-        part = effects[effects.outcome == outcome]
-        y = np.arange(len(part))
-        err = np.nan_to_num(np.vstack([part[value] - part[low], part[high] - part[value]]))
-        significant = part["significant"].to_numpy(dtype=bool)
-        for mask, color in ((significant, "tab:blue"), (~significant, "tab:gray")):
-            if mask.any():
-                ax.errorbar(part[value].to_numpy()[mask], y[mask], xerr=err[:, mask], fmt="o", color=color, capsize=3)
+    colours = sns.color_palette("colorblind", len(periods))
+    for ax, outcome in zip(axes.flat, outcomes, strict=False):
+        for j, period in enumerate(periods):
+            part = effects[(effects.outcome == outcome) & ((effects.period == period) if period else True)]
+            rows = part["scenario"].map({name: i for i, name in enumerate(scenarios)}).to_numpy(dtype=float)
+            y = rows - (j - (len(periods) - 1) / 2) * 0.7 / len(periods)  # first period on top
+            err = np.nan_to_num(np.vstack([part[value] - part[low], part[high] - part[value]]))
+            significant = part["significant"].to_numpy(dtype=bool)
+            for mask, filled in ((significant, True), (~significant, False)):
+                if not mask.any():
+                    continue
+                colour = ("tab:blue" if filled else "tab:gray") if len(periods) == 1 else colours[j]
+                ax.errorbar(
+                    part[value].to_numpy()[mask],
+                    y[mask],
+                    xerr=err[:, mask],
+                    fmt="o",
+                    color=colour,
+                    markerfacecolor=colour if filled else "white",
+                    capsize=3,
+                )
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_yticks(y, part["scenario"])
+        ax.set_yticks(np.arange(len(scenarios)), scenarios)
         ax.set_title(outcome)
         ax.set_xlabel(xlabel)
+    for ax in axes.flat[len(outcomes) :]:
+        ax.set_visible(False)
+    if len(periods) > 1:
+        handles = [plt.Line2D([], [], color=c, marker="o", linestyle="") for c in colours]
+        fig.legend(handles, periods, loc="outside upper center", ncols=len(periods), frameon=False, title=None)
     return save_figure(fig, path)
 
 
@@ -276,7 +322,7 @@ def build_report(out: Path) -> Path:
 def _compare_blocks(
     experiment: Compare, series: pd.DataFrame, summary: pd.DataFrame, report: Path, figures: Path
 ) -> list[Block]:
-    effects = paired_effects(summary, experiment)
+    effects = period_effects(summary, experiment)
     atomic_write(report / "effects.csv", lambda p: effects.to_csv(p, index=False))
     level = int(round(experiment.confidence * 100))
     blocks: list[Block] = [
@@ -298,19 +344,28 @@ def _compare_blocks(
     ]
     outcome_text = "; ".join(
         f"{name}: {o.summary} of {o.column}"
-        + (f" over the last {o.quarters} quarters" if o.summary != "final" and o.quarters else "")
+        + (
+            f" over the last {o.quarters} quarters"
+            if o.summary != "final" and o.quarters and "last" in o.periods
+            else ""
+        )
+        + (f" (periods {', '.join(map(period_label, o.periods))})" if o.periods != ["last"] else "")
         for name, o in experiment.outcomes.items()
     )
     blocks.append(("p", f"Outcomes: {outcome_text}."))
+    blocks += _period_blocks(experiment, summary)
     for outcome in experiment.outcomes:
-        part = effects[effects.outcome == outcome]
+        part = effects[effects.outcome == outcome] if not effects.empty else effects
         if part.empty:
             continue
         table = part.assign(
-            interval=[f"[{_fmt(a)}, {_fmt(b)}]" for a, b in zip(part.ci_low, part.ci_high, strict=True)]
+            interval=[f"[{_fmt(a)}, {_fmt(b)}]" for a, b in zip(part.ci_low, part.ci_high, strict=True)],
+            quarters=[f"{a}-{b}" for a, b in zip(part.first_step, part.last_step, strict=True)],
         )
         columns = [
             "scenario",
+            "period",
+            "quarters",
             "effect",
             "interval",
             "relative_effect_pct",
@@ -322,8 +377,11 @@ def _compare_blocks(
             "sd_paired",
             "sd_unpaired",
         ]
-        table = table[columns]
-        blocks += [("h3", outcome), ("table", table.sort_values("rank_effect"))]
+        table = pd.concat([p.sort_values("rank_effect") for _, p in table[columns].groupby("period", sort=False)])
+        blocks += [("h3", outcome), ("table", table)]
+    if effects.empty:
+        return [*blocks, ("p", "No effect can be estimated yet: no period has pairs of finished runs.")]
+    several = effects["period"].nunique() > 1
     effect_figure = figure_effects(
         effects,
         "relative_effect_pct",
@@ -337,10 +395,12 @@ def _compare_blocks(
             "figure",
             (
                 effect_figure,
-                f"Effects in % of the baseline mean, with {level} % Bonferroni intervals (blue: significant)",
+                f"Effects in % of the baseline mean, with {level} % Bonferroni intervals "
+                + ("(one colour per period; filled: significant)" if several else "(blue: significant)"),
             ),
         )
     )
+    blocks += _persistence_blocks(experiment, effects, report)
     costly = effects[effects.cost_meur > 0]
     if not costly.empty:
         blocks += [
@@ -366,8 +426,227 @@ def _compare_blocks(
             "figure",
             (
                 figure_time_series(series, experiment, "label", figures / "time_series.png"),
-                "Mean over replications with 95 % band (mean ± 1.96 s.e.)",
+                "Mean over replications with 95 % band (mean ± 1.96 s.e.)"
+                + ("; shaded: the policy period" if experiment.policy_window is not None else ""),
             ),
         ),
     ]
+    blocks += _group_blocks(experiment, series, report, figures)
+    blocks += _additionality_blocks(experiment, series, report)
     return blocks
+
+
+# --- periods, persistence, by province and size class, additionality --------------------------------------------------
+
+
+def _span(summary: pd.DataFrame, period: str) -> str | None:
+    """Quarters a period covers in the runs (``first-last``), None if no run reaches it."""
+    part = summary[summary.period == period]
+    if part.empty or part.first_step.isna().all():
+        return None
+    return f"{int(part.first_step.min())}-{int(part.last_step.max())}"
+
+
+def _period_blocks(experiment: Compare, summary: pd.DataFrame) -> list[Block]:
+    """What each period of the outcomes covers; said only when an outcome names a period other than ``last``."""
+    periods = period_order(experiment)
+    if periods == ["last"]:
+        return []
+    window = experiment.policy_window
+    meaning = {
+        "last": "the last quarters of each run (as many as the outcome's quarters)",
+        "policy": "the policy window, when the compared scenarios' policies are active",
+        "after_policy": f"the {experiment.after_policy_quarters} quarters after the policy window ends (persistence)",
+    }
+    parts = []
+    for period in periods:
+        span = _span(summary, period)
+        what = meaning.get(period, "quarters given in the file")
+        if period == "last":
+            parts.append(f"last: {what}")
+        elif span is None:
+            reason = " (the policies run to the last quarter)" if window is not None and window.end is None else ""
+            parts.append(f"{period}: {what}, not reached by these runs{reason}, so not estimated")
+        else:
+            first, last = map(int, span.split("-"))
+            full = experiment.after_policy_quarters if period == "after_policy" else None
+            cut = " (cut at the end of the runs)" if full is not None and last - first + 1 < full else ""
+            parts.append(f"{period}: quarters {span}{cut}, {what}")
+    return [("p", "Periods (effects are estimated separately in each): " + "; ".join(parts) + ".")]
+
+
+def _persistence_blocks(experiment: Compare, effects: pd.DataFrame, report: Path) -> list[Block]:
+    """Effect after the policy window against during it, written to persistence.csv."""
+    table = persistence(effects, experiment)
+    if table.empty:
+        (report / "persistence.csv").unlink(missing_ok=True)  # a rebuilt report keeps no table of an earlier build
+        return []
+    atomic_write(report / "persistence.csv", lambda p: table.to_csv(p, index=False))
+    shown = pd.DataFrame(
+        {
+            "scenario": table.scenario,
+            "outcome": table.outcome,
+            "during policy": table.effect_policy,
+            "interval during": _intervals(table.ci_low_policy, table.ci_high_policy),
+            "after policy": table.effect_after_policy,
+            "interval after": _intervals(table.ci_low_after_policy, table.ci_high_after_policy),
+            "after / during, %": table.persistence_pct,
+            "persists": table.persists,
+        }
+    )
+    return [
+        ("h2", "Persistence: effects after the policy window"),
+        (
+            "p",
+            f"The effect in the {experiment.after_policy_quarters} quarters after the policy window ends against the "
+            "effect during it (persistence.csv). after / during is 100 x the ratio of the two effects (per quarter for "
+            "cumulative outcomes); it is meaningful only where the effect during the window is significant. "
+            "persists: the effect after the window is significant and has the sign of the effect during it.",
+        ),
+        ("table", shown),
+    ]
+
+
+def _intervals(low: pd.Series, high: pd.Series) -> list[str]:
+    return [f"[{_fmt(a)}, {_fmt(b)}]" for a, b in zip(low, high, strict=True)]
+
+
+def figure_groups(effects: pd.DataFrame, periods: list[str], path: Path) -> Path:
+    """Heat maps of relative effects by size class and province: rows scenarios, one panel per outcome and period."""
+    outcomes = list(dict.fromkeys(effects["outcome"]))
+    scenarios = list(dict.fromkeys(effects["scenario"]))
+    groups = list(dict.fromkeys(effects["group"]))
+    fig, axes = plt.subplots(
+        len(outcomes),
+        len(periods),
+        figsize=(0.55 * len(groups) * len(periods) + 3.5, (0.4 * len(scenarios) + 1.8) * len(outcomes)),
+        squeeze=False,
+        layout="constrained",
+    )
+    for i, outcome in enumerate(outcomes):
+        for j, period in enumerate(periods):
+            ax = axes[i, j]
+            part = effects[(effects.outcome == outcome) & (effects.period == period)]
+            values = part.pivot(index="scenario", columns="group", values="relative_effect_pct")
+            values = values.reindex(index=scenarios, columns=groups)
+            stars = part.pivot(index="scenario", columns="group", values="significant").reindex_like(values)
+            stars = stars.astype("boolean").fillna(False).astype(bool)
+            labels = values.map(lambda v: "" if np.isnan(v) else f"{v:+.0f}") + np.where(stars, "*", "")
+            row = effects.loc[(effects.outcome == outcome) & effects.period.isin(periods), "relative_effect_pct"]
+            # one scale per outcome, robust to a group with a tiny baseline (the cells show the values)
+            bound = float(np.nanquantile(np.abs(row), 0.9)) if np.isfinite(row).any() else 1.0
+            bound = bound if bound > 0 else 1.0
+            sns.heatmap(
+                values, annot=labels, fmt="", cmap="RdBu", center=0, vmin=-bound, vmax=bound, ax=ax,
+                cbar_kws={"label": "%", "shrink": 0.8}, annot_kws={"fontsize": 7}, linewidths=0.5,
+                yticklabels=j == 0,
+            )  # fmt: skip
+            ax.axvline(len(SIZE_CLASSES), color="black", linewidth=1.5)  # size classes | provinces
+            ax.set_title(f"{outcome} ({period})")
+            ax.set_xlabel("")
+            ax.set_ylabel("")
+    return save_figure(fig, path)
+
+
+def _group_blocks(experiment: Compare, series: pd.DataFrame, report: Path, figures: Path) -> list[Block]:
+    """Effects by size class and by province (effects_by_group.csv), as tables and one heat-map figure."""
+    effects = group_effects(series, experiment)
+    if effects.empty:
+        (report / "effects_by_group.csv").unlink(missing_ok=True)
+        return []
+    atomic_write(report / "effects_by_group.csv", lambda p: effects.to_csv(p, index=False))
+    periods = period_order(experiment)
+    shown = [p for p in ("policy", "after_policy") if p in set(effects.period)] or periods[:1]
+    blocks: list[Block] = [
+        ("h2", "Effects by size class and province"),
+        (
+            "p",
+            "Each cell is the effect on the outcome counted within one size class or province (e.g. exporters "
+            "with 10-49 employees, jobs in Modena), in % of the baseline's mean for that group, paired and "
+            "Bonferroni-adjusted over scenarios as in the main table (not over groups: with many groups a few cells "
+            "are significant by chance); * marks an interval that excludes zero. A cell holds one value per period "
+            "of the outcome, in the order of the table's title. Size classes by employees: micro < 10, small "
+            "10-49, medium 50-249, large >= 250; a firm that grows across a bound moves its jobs to the next class. "
+            "Effects, intervals and baseline means in effects_by_group.csv.",
+        ),
+    ]
+    for outcome in dict.fromkeys(effects.outcome):
+        for breakdown, title in (("size_class", "by size class"), ("province", "by province")):
+            part = effects[(effects.outcome == outcome) & (effects.breakdown == breakdown)]
+            if part.empty:
+                continue
+            cell = part.assign(
+                text=[
+                    f"{v:+.1f}{'*' if s else ''}" if np.isfinite(v) else ""
+                    for v, s in zip(part.relative_effect_pct, part.significant, strict=True)
+                ]
+            )
+            by_period = cell.pivot_table(
+                index="scenario", columns=["group", "period"], values="text", aggfunc="first", sort=False
+            )
+            groups = list(dict.fromkeys(part.group))
+            table = pd.DataFrame(
+                {
+                    group: [
+                        " / ".join(
+                            str(by_period.get((group, p), pd.Series(dtype=object)).get(scenario, "")) or "."
+                            for p in periods
+                            if (group, p) in by_period
+                        )
+                        for scenario in by_period.index
+                    ]
+                    for group in groups
+                },
+                index=by_period.index,
+            ).reset_index()
+            named = " / ".join(p for p in periods if p in set(part.period))
+            blocks += [("h3", f"{outcome} {title}, % of the baseline ({named})"), ("table", table)]
+    blocks.append(
+        (
+            "figure",
+            (
+                figure_groups(effects, shown, figures / "effects_by_group.png"),
+                "Effects by size class (left of the line) and province, % of the baseline group mean; "
+                "* the interval excludes zero",
+            ),
+        )
+    )
+    return blocks
+
+
+def _additionality_blocks(experiment: Compare, series: pd.DataFrame, report: Path) -> list[Block]:
+    """Additionality and deadweight of each instrument (additionality.csv), when the runs record them."""
+    table = additionality(series, experiment.confidence)
+    if table.empty:
+        (report / "additionality.csv").unlink(missing_ok=True)
+        return []
+    atomic_write(report / "additionality.csv", lambda p: table.to_csv(p, index=False))
+    level = int(round(experiment.confidence * 100))
+    shown = pd.DataFrame(
+        {
+            "scenario": table.scenario,
+            "instrument": table.instrument,
+            "supported": table.supported,
+            "additional": table.additional,
+            "share additional": table.share_additional,
+            "interval": _intervals(table.share_additional_ci_low, table.share_additional_ci_high),
+            "deadweight, EUR k": table.deadweight_keur,
+            "spending, EUR k": table.spending_keur,
+            "EUR k per additional action": table.cost_per_additional_keur,
+            "interval ": _intervals(table.cost_per_additional_keur_ci_low, table.cost_per_additional_keur_ci_high),
+            "n": table.n,
+        }
+    )
+    return [
+        ("h2", "Additionality and deadweight"),
+        (
+            "p",
+            "Per scenario and instrument: supported actions (entries, collaborations, trainings, loans, consortium "
+            "memberships), those the firms would not have taken without the support (additional, computed inside "
+            "the model), support given to actions that were not additional (deadweight), spending, and spending per "
+            "additional action, summed over the run (support is granted only during the policy window); means over "
+            f"replications with {level} % t intervals (additionality.csv). EUR thousand at the run's scale; for "
+            "credit guarantees, spending is the provisions set aside, not the fund's losses.",
+        ),
+        ("table", shown),
+    ]

@@ -219,6 +219,25 @@ def exporters(served: np.ndarray) -> np.ndarray:
     return any_per_row(served, FOREIGN_COLUMNS)
 
 
+#: Size classes by employees, the EU's SME bands (micro < 10, small 10-49, medium 50-249, large >= 250):
+#: name -> (label, lowest number of employees). One definition for the outputs, the calibration and validation.
+SIZE_CLASSES: dict[str, tuple[str, float]] = {
+    "micro": ("0-9", 0.0),
+    "small": ("10-49", 10.0),
+    "medium": ("50-249", 50.0),
+    "large": ("250+", 250.0),
+}
+N_SIZE_CLASSES = len(SIZE_CLASSES)
+#: Firms below this many employees are "small" in the regional sense (micro and small classes together).
+SMALL_FIRM_LIMIT = SIZE_CLASSES["medium"][1]
+_SIZE_BOUNDS = np.array([low for _, low in SIZE_CLASSES.values()][1:])
+
+
+def size_class(employees: np.ndarray) -> np.ndarray:
+    """Index of each firm's size class in ``SIZE_CLASSES`` (0 micro ... 3 large); employees are continuous."""
+    return np.searchsorted(_SIZE_BOUNDS, employees, side="right")
+
+
 def niche_rows(firms: FirmTable) -> np.ndarray:
     """The firms' niches as indices (cached until firms enter, exit or move)."""
     return firms.cached("niche_intp", lambda: firms.niche.astype(np.intp))

@@ -18,12 +18,29 @@ import pandas as pd
 from sim.model import graph
 from sim.model.arrays import any_per_row, row_sums, take_rows
 from sim.model.calendar import quarter_of, year_of
-from sim.model.firms import EXIT_CAUSES, exporters, niche_groups
+from sim.model.firms import (
+    EXIT_CAUSES,
+    N_SIZE_CLASSES,
+    SIZE_CLASSES,
+    SMALL_FIRM_LIMIT,
+    exporters,
+    niche_groups,
+    size_class,
+)
 from sim.model.links import degree, supply_counts, supply_rows
 from sim.model.world import FOREIGN_MARKETS, MARKETS, N_MARKETS, N_NICHES, N_PROVINCES, NICHES, PROVINCES
 from sim.submodels import consortia, knowhow, specialisation, supply
 from sim.submodels.finance import net_worth
 from sim.submodels.policy import INSTRUMENT_TYPES
+
+#: The district's structure by size class and province (``structure``): what a region reads policy effects by.
+STRUCTURE_COLUMNS: tuple[str, ...] = (
+    "n_small_firms",
+    *(f"n_exporters_{c}" for c in SIZE_CLASSES),
+    *(f"employment_{c}" for c in SIZE_CLASSES),
+    *(f"n_exporters_{p}" for p in PROVINCES),
+    *(f"employment_{p}" for p in PROVINCES),
+)
 
 MODEL_COLUMNS: tuple[str, ...] = (
     "step",
@@ -40,6 +57,7 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "n_trial_exporters",
     "n_indirect_exporters",
     *(f"exports_{m}" for m in FOREIGN_MARKETS),
+    *STRUCTURE_COLUMNS,
     "mean_productivity",
     "productivity_p90_p10",
     "mean_quality",
@@ -202,6 +220,7 @@ def indicators(
         "n_indirect_exporters": int(indirect_exporters(model, exporter).sum()),
         "exporter_share": float(exporter.mean()) if f.n else 0.0,
         **{f"exports_{m}": float(by_market[i + 1]) for i, m in enumerate(FOREIGN_MARKETS)},
+        **structure(model, exporter),
         "mean_productivity": float((w * f.productivity).sum()),
         # grouping by niche is cached: next quarter's partner search and imitation reuse it
         "productivity_p90_p10": within_niche_p90_p10(f.niche, f.productivity, niche_groups(f)[0]),
@@ -256,6 +275,30 @@ def policy_accounts(model) -> dict[str, float]:
         },
         # fiscal cost: grants committed and the expected loss of guarantees granted (charged when granted)
         "policy_cost": float(model.policy_spending.sum()),
+    }
+
+
+def structure(model, exporter: np.ndarray) -> dict[str, float]:
+    """Small firms, and exporters and employment by size class and by province, among living firms.
+
+    A compare experiment keeps only the model-level table of each run, so the
+    breakdowns a region reads effects by must be columns here. Counts on the
+    firm arrays (``exporter``: ``exporters(f.served)``, already computed):
+    linear in firms, no random draws.
+    """
+    f = model.firms
+    size = size_class(f.employees)
+    province = f.province.astype(np.intp)
+    exporters_by_size = np.bincount(size[exporter], minlength=N_SIZE_CLASSES)
+    employment_by_size = np.bincount(size, weights=f.employees, minlength=N_SIZE_CLASSES)
+    exporters_by_province = np.bincount(province[exporter], minlength=N_PROVINCES)
+    employment_by_province = np.bincount(province, weights=f.employees, minlength=N_PROVINCES)
+    return {
+        "n_small_firms": int((f.employees < SMALL_FIRM_LIMIT).sum()),
+        **{f"n_exporters_{c}": int(exporters_by_size[k]) for k, c in enumerate(SIZE_CLASSES)},
+        **{f"employment_{c}": float(employment_by_size[k]) for k, c in enumerate(SIZE_CLASSES)},
+        **{f"n_exporters_{p}": int(exporters_by_province[k]) for k, p in enumerate(PROVINCES)},
+        **{f"employment_{p}": float(employment_by_province[k]) for k, p in enumerate(PROVINCES)},
     }
 
 
@@ -423,6 +466,7 @@ class Observer:
                 "n_entries": np.int64,
                 "n_exits": np.int64,
                 **{f"n_exits_{cause}": np.int64 for cause in EXIT_CAUSES},
+                **{name: np.int64 for name in STRUCTURE_COLUMNS if not name.startswith("employment_")},
             }
         )
 

@@ -108,7 +108,8 @@ def promote(model, instrument) -> None:
     alone_value, _, revenue = entry_options(model, rows, mean, sd, costs)
     member_cost = member_costs(model, p.consortium_coordination_cost)
     grant = spec.subsidy_share * member_cost
-    value = alone_value + member_lift(model, rows, member_cost) + grant[None, :]
+    # alone_value already paid the firm's own sunk cost F_im (less where a contact serves m): add it back
+    value = alone_value + costs + (member_lift(model, rows, member_cost) - entry_costs(model)[None, :]) + grant[None, :]
     closed = f.served.take(rows, axis=0) | ~np.isin(MARKETS, spec.markets)[None, :]
     closed[:, DOMESTIC] = True
     value[closed] = -np.inf
