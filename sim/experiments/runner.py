@@ -48,8 +48,8 @@ def execute(spec: RunSpec) -> dict[str, Any]:
         model.step()
     model.observer.record_panel(model)
     frame = model.observer.model_frame(model)
-    for column in reversed(RUN_COLUMNS):
-        frame.insert(0, column, getattr(spec, column))
+    labels = pd.DataFrame({column: [getattr(spec, column)] * len(frame) for column in RUN_COLUMNS}, index=frame.index)
+    frame = pd.concat([labels, frame], axis=1)  # one block of label columns, not a fragmented frame
     panel = model.observer.panel_frame() if spec.panels else None
     if panel is not None:
         panel.insert(0, "run_id", spec.run_id)
