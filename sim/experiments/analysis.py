@@ -6,7 +6,7 @@ differences Z_r = X_policy,r - X_baseline,r with a t interval on their mean
 (Law, Simulation Modeling and Analysis, ch. 10). With several policies the
 intervals are Bonferroni-adjusted so that all hold together with the stated
 confidence. Effects per million euro divide by the mean policy cost of the
-scenario (grants plus guarantee-fund losses, ``policy_cost``).
+scenario (grants committed plus the expected loss of guarantees granted, ``policy_cost``).
 """
 
 from __future__ import annotations

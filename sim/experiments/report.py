@@ -335,7 +335,8 @@ def _compare_blocks(
             "compared: all intervals hold together "
             "with that confidence. An effect whose interval excludes zero is marked significant. Cost is the mean "
             "total policy cost of a run "
-            "(grants plus guarantee-fund losses, EUR million at the run's scale: budgets are scaled by firms / "
+            "(grants committed plus the expected loss of guarantees granted, EUR million at the run's scale: "
+            "budgets are scaled by firms / "
             "35,000); effect per EUR million divides "
             "the effect (and its interval) by it. sd_paired against sd_unpaired shows how much common random numbers "
             "narrow the intervals.",
