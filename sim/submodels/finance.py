@@ -82,9 +82,9 @@ def book_production_costs(model) -> None:
         f.wage_bill + f.materials + p.depreciation * p.capital_per_worker * f.employees + p.fixed_cost
     )
     # the guaranteed part of a loan is cheaper: its risk is the fund's
-    model.quarter_costs["interest"] = (
-        model.interest_rate * f.debt - p.guaranteed_rate_discount * f.guarantee_cover * f.guaranteed
-    )
+    model.quarter_costs["interest"] = model.interest_rate * f.debt
+    if f.guarantee_instalment.any():
+        model.quarter_costs["interest"] -= p.guaranteed_rate_discount * f.guarantee_cover * f.guaranteed
 
 
 def settle(model) -> None:

@@ -188,6 +188,8 @@ def refinance(model) -> None:
 def amortise(model) -> None:
     """Each quarter a firm repays the instalment of its guaranteed loans, G_i / T at grant, until they are repaid."""
     f = model.firms
+    if not f.guarantee_instalment.any():  # no guaranteed loan outstanding (every run without a guarantee fund)
+        return
     paid = np.minimum(f.guarantee_instalment, f.guaranteed)
     f.cash[:] -= paid
     f.debt[:] -= paid
