@@ -413,6 +413,7 @@ class Observer:
             "training": f.training_until[mask] >= model.steps,
             "policy_support": support.sum(axis=1),
             **{f"support_{kind}": support[:, i].copy() for i, kind in enumerate(INSTRUMENT_TYPES)},
+            "deminimis_aid": take_rows(f.aid_recent, mask).sum(axis=1),
             "exited": np.full(n, exited),
             "exit_cause": copy(f.exit_cause),
         }
@@ -517,6 +518,7 @@ class Observer:
             "training": np.zeros(0, bool),
             "policy_support": np.zeros(0),
             **{f"support_{kind}": np.zeros(0) for kind in INSTRUMENT_TYPES},
+            "deminimis_aid": np.zeros(0),
             "exited": np.zeros(0, bool),
             "exit_cause": np.zeros(0, np.int8),
         }
