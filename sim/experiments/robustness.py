@@ -44,7 +44,6 @@ import pandas as pd  # noqa: E402
 import prim  # noqa: E402
 import seaborn as sns  # noqa: E402
 from scipy.stats import binom  # noqa: E402
-from sklearn.tree import DecisionTreeClassifier  # noqa: E402
 
 from sim.experiments.analysis import paired_effects  # noqa: E402
 from sim.experiments.definitions import Discovery, Robustness  # noqa: E402
@@ -57,8 +56,14 @@ METRICS = {"effect": "effect", "per_meur": "effect_per_meur"}
 MIN_CASES = 3
 #: A box must make its event at least this much more frequent than it is over all worlds.
 MIN_LIFT = 1.2
+#: ... and be that dense with at most this probability by chance (one-sided binomial test against the event's share).
+P_MAX = 0.05
 #: A box's restrictions with a larger quasi-p value (Bryant and Lempert 2010) are dropped if the box stays acceptable.
 QP_MAX = 0.05
+#: The report lists at most this many boxes that do not hold after the correction for the number of events searched.
+HINTS_SHOWN = 8
+#: The status of an event searched without success.
+NO_BOX = "no box found (neither PRIM nor CART: the event is not confined to a region of worlds)"
 #: The prefix of a variant's 0/1 column in the inputs of scenario discovery.
 VARIANT_PREFIX = "variant="
 
@@ -250,6 +255,7 @@ class Box:
     chosen: int = -1  # the trajectory's row that was chosen (before bounds that are not significant were dropped)
     cases: int = 0
     limits: dict[str, tuple[float, float]] = field(default_factory=dict)  # data range of each restricted parameter
+    p_value: float = np.nan  # the box's density by chance (box_p_value)
 
 
 def discovery_inputs(worlds: pd.DataFrame) -> pd.DataFrame:
@@ -261,12 +267,21 @@ def discovery_inputs(worlds: pd.DataFrame) -> pd.DataFrame:
     return x[varying].reset_index(drop=True)
 
 
-def _acceptable(coverage: float, density: float, dims: int, base: float, settings: Discovery) -> bool:
+def box_p_value(coverage: float, density: float, y: np.ndarray) -> float:
+    """How likely a box this dense is by chance: the one-sided binomial test of its H cases among its T worlds
+    against the event's share over all worlds, P(X >= H), X ~ Binomial(T, share)."""
+    cases = int(round(coverage * y.sum()))
+    worlds = int(round(cases / density)) if density > 0 else 0
+    return float(binom.sf(cases - 1, worlds, y.mean())) if worlds else 1.0
+
+
+def _acceptable(coverage: float, density: float, dims: int, y: np.ndarray, settings: Discovery) -> bool:
     return (
         1 <= dims <= settings.max_dims
         and coverage >= settings.min_coverage
         and density >= settings.min_density
-        and density >= MIN_LIFT * base
+        and density >= MIN_LIFT * y.mean()
+        and box_p_value(coverage, density, y) <= P_MAX
     )
 
 
@@ -275,8 +290,10 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, settings: Discovery) -> Box | None:
 
     Acceptable: it restricts 1 to ``max_dims`` parameters, holds at least
     ``min_coverage`` of the cases, at least ``min_density`` of its worlds
-    are cases, and its density is at least 1.2 times the share of cases
-    over all worlds.
+    are cases, its density is at least 1.2 times the share of cases over
+    all worlds, and a density that high has a probability of at most 0.05
+    by chance (``box_p_value``; the box was chosen for its density, so this
+    screens out boxes that noise alone makes, it does not prove the others).
     """
     y = np.asarray(y, dtype=bool)
     finder = prim.Prim(x, y, threshold=0.5, threshold_type=">", peel_alpha=settings.peel_alpha)
@@ -284,10 +301,9 @@ def prim_box(x: pd.DataFrame, y: np.ndarray, settings: Discovery) -> Box | None:
     if found is None:
         return None
     trajectory = found.peeling_trajectory.reset_index(drop=True).astype(float)
-    base = float(y.mean())
     best = None
     for i, row in trajectory.iterrows():
-        if _acceptable(row["coverage"], row["density"], int(row["res dim"]), base, settings):
+        if _acceptable(row["coverage"], row["density"], int(row["res dim"]), y, settings):
             key = (row["density"], row["coverage"], -row["res dim"])
             if best is None or key > best[0]:
                 best = (key, int(i))
@@ -354,7 +370,6 @@ def _box(
 ) -> Box:
     """The box with its bounds that are not significant (quasi-p > 0.05) dropped, one at a time while it stays
     acceptable (a bound often only peels off a world or two of noise), and its statistics."""
-    base = float(y.mean())
     while True:
         sides = [
             (_side_qp(x, y, restrictions, i, side), i, side)
@@ -367,12 +382,13 @@ def _box(
             break
         candidate = _relax(restrictions, i, side)
         coverage, density, _ = _stats(x, y, candidate)
-        if not _acceptable(coverage, density, len(candidate), base, settings):
+        if not _acceptable(coverage, density, len(candidate), y, settings):
             break
         restrictions = candidate
     coverage, density, mass = _stats(x, y, restrictions)
     ranges = {name: (float(x[name].min()), float(x[name].max())) for name, _, _ in restrictions}
-    return Box(method, coverage, density, mass, restrictions, worst, trajectory, chosen, int(y.sum()), ranges)
+    p_value = box_p_value(coverage, density, y)
+    return Box(method, coverage, density, mass, restrictions, worst, trajectory, chosen, int(y.sum()), ranges, p_value)
 
 
 def cart_box(x: pd.DataFrame, y: np.ndarray, settings: Discovery) -> Box | None:
@@ -382,6 +398,8 @@ def cart_box(x: pd.DataFrame, y: np.ndarray, settings: Discovery) -> Box | None:
     to it. A leaf alone often holds only part of a region that the tree
     splits further, so all nodes are candidates.
     """
+    from sklearn.tree import DecisionTreeClassifier  # imported when needed: it costs every CLI command 0.4 s
+
     y = np.asarray(y, dtype=bool)
     n = len(y)
     data = x.to_numpy()
@@ -390,7 +408,6 @@ def cart_box(x: pd.DataFrame, y: np.ndarray, settings: Discovery) -> Box | None:
     ).fit(data, y)
     t = tree.tree_
     members = tree.decision_path(data).toarray().astype(bool)
-    base = float(y.mean())
     best = None
 
     def walk(node: int, bounds: dict[str, tuple[float | None, float | None]]) -> None:
@@ -399,7 +416,7 @@ def cart_box(x: pd.DataFrame, y: np.ndarray, settings: Discovery) -> Box | None:
             inside = members[:, node]
             cases = int(y[inside].sum())
             coverage, density = cases / max(int(y.sum()), 1), cases / max(int(inside.sum()), 1)
-            if _acceptable(coverage, density, len(bounds), base, settings):
+            if _acceptable(coverage, density, len(bounds), y, settings):
                 key = (density, coverage, -len(bounds))
                 if best is None or key > best[0]:
                     best = (key, dict(bounds))
@@ -517,6 +534,7 @@ def failure_boxes(
             "mass": np.nan,
             "restricted": 0,
             "max_qp": np.nan,
+            "p_value": np.nan,
             "box": "",
             "limits": "",
             "words": "",
@@ -532,7 +550,7 @@ def failure_boxes(
         else:
             box = find_box(x_all.loc[ids].reset_index(drop=True), y, settings)
             if box is None:
-                row["status"] = "no box found (neither PRIM nor CART: the event is not confined to a region of worlds)"
+                row["status"] = NO_BOX
             else:
                 boxes[(ev["scenario"], ev["outcome"], ev["event"])] = box
                 text = describe_box(box)
@@ -545,15 +563,22 @@ def failure_boxes(
                     mass=box.mass,
                     restricted=len(box.restrictions),
                     max_qp=box.max_qp,
+                    p_value=box.p_value,
                     box=text,
                     limits=json.dumps(limits),
                     words=(
                         f"{ev['scenario']} {ev['words']} when {text}: coverage {box.coverage:.2f}, "
-                        f"density {box.density:.2f} ({box.method.upper()}; {cases} of {n} worlds)"
+                        f"density {box.density:.2f} ({box.method.upper()}; {cases} of {n} worlds; "
+                        f"p = {box.p_value:.2g})"
                     ),
                 )
         rows.append(row)
-    return pd.DataFrame(rows), boxes
+    table = pd.DataFrame(rows)
+    searched = int(table["status"].isin(["box", NO_BOX]).sum()) if not table.empty else 0
+    if not table.empty:
+        table.insert(table.columns.get_loc("p_value") + 1, "searched", searched)
+        table.insert(table.columns.get_loc("searched") + 1, "p_adjusted", (table["p_value"] * searched).clip(upper=1.0))
+    return table, boxes
 
 
 # --------------------------------------------------------------------------
@@ -572,7 +597,7 @@ def figure_ranks(dist: pd.DataFrame, ranks: pd.DataFrame, path: Path, metric: st
     dist = dist[dist.metric == metric]
     outcomes = list(dict.fromkeys(dist["outcome"]))
     m = int(dist["rank"].max())
-    colors = sns.color_palette("crest_r", m)
+    colors = sns.color_palette("YlGnBu_r", m + 1)[:m]  # first: darkest; the palette's palest end left out
     fig, axes = plt.subplots(
         1,
         len(outcomes),
@@ -589,7 +614,7 @@ def figure_ranks(dist: pd.DataFrame, ranks: pd.DataFrame, path: Path, metric: st
             ax.barh(y, wide[k], left=left, color=colors[k - 1], label=f"{k}", height=0.75)
             left += wide[k].to_numpy()
         for yi, p in zip(y, wide[1], strict=True):
-            if p >= 0.08:
+            if p >= 0.12:
                 ax.text(p / 2, yi, f"{p:.0%}", ha="center", va="center", color="white", fontsize=8)
         ax.set_yticks(y, wide.index)
         ax.set_xlim(0, 1)
@@ -802,19 +827,38 @@ def robustness_blocks(experiment: Robustness, summary: pd.DataFrame, report: Pat
     blocks.append(
         (
             "p",
-            "For each policy and outcome, the worlds where it loses its usual rank (its most frequent one), and "
+            "For each policy and outcome, the worlds where it loses its usual rank (first for the policy most "
+            "often first, the median of its places for the others), and "
             "where it loses its significant effect (or, for a policy significant in fewer than half of the worlds, "
             "where it has one), are described by a box of world parameters: PRIM's densest box with coverage >= "
             f"{experiment.discovery.min_coverage:g}, density >= {experiment.discovery.min_density:g} and at most "
-            f"{experiment.discovery.max_dims} restricted parameters, or a CART leaf where PRIM finds none. Coverage "
+            f"{experiment.discovery.max_dims} restricted parameters, or a CART node where PRIM finds none. Coverage "
             "is the share of those worlds inside the box, density the share of the box's worlds that are among "
             "them (failure_boxes.csv, with the events that have no box and why).",
         )
     )
-    if found.empty:
-        blocks.append(("p", "No event is confined to a box of worlds: where policies fail looks like seed noise."))
+    strong = found[found["p_adjusted"] <= P_MAX].sort_values("p_value", kind="stable")
+    weak = found[found["p_adjusted"] > P_MAX].sort_values("p_value", kind="stable")
+    searched = int(boxes_table["searched"].iloc[0]) if not boxes_table.empty else 0
+    blocks.append(
+        (
+            "p",
+            f"{searched} events were searched. A box is kept only if its density has a probability of at most "
+            f"{P_MAX:g} by chance (one-sided binomial test against the event's share of worlds, p); it holds after "
+            f"the Bonferroni correction for searching {searched} events if {searched} p <= {P_MAX:g} (p_adjusted). "
+            "Boxes are chosen for their density, so even these p values flatter them: read the boxes as "
+            "hypotheses to test with a sweep, not as findings.",
+        )
+    )
+    if strong.empty:
+        blocks.append(("p", "No box holds after the correction for the number of events searched."))
     else:
-        blocks.append(("list", list(found["words"])))
+        blocks += [("h3", "Boxes that hold after the correction"), ("list", list(strong["words"]))]
+    if not weak.empty:
+        shown = list(weak["words"].head(HINTS_SHOWN))
+        if len(weak) > HINTS_SHOWN:
+            shown.append(f"... and {len(weak) - HINTS_SHOWN} more in failure_boxes.csv")
+        blocks += [("h3", "Boxes significant only before the correction (hints)"), ("list", shown)]
     top = ranks[(ranks.metric == "effect") & (ranks.outcome == first)]
     top = top.sort_values("p_best", ascending=False, kind="stable")
     if not top.empty:
