@@ -372,3 +372,24 @@ def test_calibration_worlds_survive_the_folder(tmp_path):
     build_report(out)
     worlds = pd.read_csv(out / "report" / "worlds.csv")
     assert worlds["entry_cost_scale"].tolist() == pytest.approx([0.4, 0.8])  # losses 1.0 and 1.05
+
+
+def test_an_interrupted_robustness_run_resumes_to_the_same_files(tiny_run, tmp_path):
+    experiment, reference, _ = tiny_run
+
+    class Interrupting(SerialExecutor):
+        submitted = 0
+
+        def submit(self, fn, /, *args, **kwargs):
+            Interrupting.submitted += 1
+            if Interrupting.submitted == 7:
+                raise KeyboardInterrupt
+            return super().submit(fn, *args, **kwargs)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(experiment, tmp_path, Interrupting(), progress=False)
+    assert len(list((tmp_path / "runs").glob("*.parquet"))) == 6
+    assert run_experiment(experiment, tmp_path, SerialExecutor(), progress=False)["counts"]["done"] == 18
+    for spec in plan(experiment):
+        name = f"{spec.run_id}.parquet"
+        assert (tmp_path / "runs" / name).read_bytes() == (reference / "runs" / name).read_bytes()
