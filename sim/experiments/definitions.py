@@ -286,8 +286,6 @@ def _allowed_keys(kind: str, loc: tuple[Any, ...]) -> list[str]:
     if len(loc) == 1:
         return list(model.model_fields)
     nested_models = {"outcomes": Outcome, "variants": Variant, "discovery": Discovery}
-    if loc[0] == "discovery":
-        return list(Discovery.model_fields)
     return list(nested_models.get(str(loc[0]), Range).model_fields)
 
 

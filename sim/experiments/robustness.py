@@ -726,6 +726,8 @@ def robustness_blocks(experiment: Robustness, summary: pd.DataFrame, report: Pat
         return [("p", "No world has both its baseline and a policy finished yet.")]
     atomic_write(report / "world_effects.parquet", lambda p: effects.to_parquet(p, index=False))
     policies = experiment.scenarios
+    if complete_worlds(effects, policies).empty:
+        return [("p", "No world has all its policies finished yet: ranks need every policy of a world.")]
     dist = rank_distribution(effects, policies)
     ranks = rank_table(effects, policies)
     regret = regret_table(effects, policies)
@@ -748,7 +750,8 @@ def robustness_blocks(experiment: Robustness, summary: pd.DataFrame, report: Pat
     if experiment.uncertainties:
         bounds = ", ".join(f"{k} {_number(r.low)} to {_number(r.high)}" for k, r in experiment.uncertainties.items())
         sources.append(f"a {experiment.design.upper()} sample of {bounds}")
-    sources.append("variants " + ", ".join(f"{k} ({v} worlds)" for k, v in variants.items()))
+    described = {name: f"{name}, {v.description}" for name, v in experiment.variants.items() if v.description}
+    sources.append("variants " + "; ".join(f"{described.get(k, k)} ({v} worlds)" for k, v in variants.items()))
     seeds = (
         f"world w, replication r uses seed {experiment.seed} + {experiment.replications} w + r"
         if experiment.world_seeds == "distinct"
