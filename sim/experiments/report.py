@@ -30,9 +30,8 @@ from sim.experiments.robustness import robustness_blocks  # noqa: E402
 from sim.experiments.runner import load_runs  # noqa: E402
 from sim.run import atomic_write  # noqa: E402
 
-Block = tuple[
-    str, Any
-]  # ("h2", text) | ("p", text) | ("list", [text]) | ("table", DataFrame) | ("figure", (path, caption))
+# ("h2", text) | ("p", text) | ("list", [text]) | ("table", DataFrame) | ("figure", (path, caption))
+Block = tuple[str, Any]
 
 
 def _fmt(value: Any) -> str:
