@@ -189,6 +189,9 @@ def test_worlds_from_a_calibration_folder_within_the_loss_tolerance(tmp_path):
     assert len(few.calibration_points) == 2  # the best two
     with pytest.raises(ScenarioError, match="also a free parameter of worlds_from"):
         parse_experiment(robustness(worlds_from=str(folder)), "x.toml")  # entry_cost_scale is in both
+    closure = {"cheap": {"set": {"entry_cost_scale": 0.4}}}
+    with pytest.raises(ScenarioError, match="variants: entry_cost_scale is also a free parameter"):
+        parse_experiment(robustness(uncertainties={}, variants=closure, worlds_from=str(folder)), "x.toml")
 
 
 # --- statistics on a toy table ------------------------------------------------------
