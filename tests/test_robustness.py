@@ -189,9 +189,15 @@ def test_worlds_from_a_calibration_folder_within_the_loss_tolerance(tmp_path):
     assert len(few.calibration_points) == 2  # the best two
     with pytest.raises(ScenarioError, match="also a free parameter of worlds_from"):
         parse_experiment(robustness(worlds_from=str(folder)), "x.toml")  # entry_cost_scale is in both
-    closure = {"cheap": {"set": {"entry_cost_scale": 0.4}}}
-    with pytest.raises(ScenarioError, match="variants: entry_cost_scale is also a free parameter"):
-        parse_experiment(robustness(uncertainties={}, variants=closure, worlds_from=str(folder)), "x.toml")
+    # a variant that sets a calibrated parameter wins in its worlds (the closure fixes what the calibration fits)
+    cheap = {"cheap": {"set": {"entry_cost_scale": 0.3}}}
+    both = parse_experiment(robustness(worlds=6, uncertainties={}, variants=cheap, worlds_from=str(folder)), "x.toml")
+    table = world_table(both)
+    assert (table.loc[table.variant == "cheap", "entry_cost_scale"] == 0.3).all()
+    assert set(table.loc[table.variant == "default", "entry_cost_scale"].round(6)) <= {0.4, 0.6, 0.8}
+    assert not table.drop(columns="world").duplicated().any()  # repeated worlds are dropped
+    for r in plan(both):
+        assert r.params["entry_cost_scale"] == pytest.approx(table.set_index("world").loc[r.point, "entry_cost_scale"])
 
 
 # --- statistics on a toy table ------------------------------------------------------

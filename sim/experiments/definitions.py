@@ -353,11 +353,7 @@ def _check_worlds(experiment: Robustness, source: str) -> None:
         where = f"{source}: worlds_from"
         points = calibration_points(experiment.worlds_from, experiment.loss_tolerance, experiment.worlds, where)
         experiment.calibration_points = points
-    varied = {k for values in variant_values(experiment).values() for k in values} if experiment.variants else set()
     for point in experiment.calibration_points or []:
-        clash = sorted(set(point) & varied)
-        if clash:
-            raise ScenarioError(f"{source}: variants: {clash[0]} is also a free parameter of worlds_from's calibration")
         clash = sorted(set(point) & set(experiment.uncertainties))
         if clash:
             raise ScenarioError(

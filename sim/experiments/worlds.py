@@ -171,8 +171,12 @@ def world_table(experiment: Any) -> pd.DataFrame:
 
     Calibration points (best first, cycled if there are fewer than
     ``worlds`` and other sources vary), sampled uncertainties, and a variant
-    per world. Worlds that repeat an earlier world are dropped, so the
-    table can have fewer rows than ``worlds``.
+    per world. Where a variant sets a calibrated parameter (the alternative
+    closure sets the contract wage's growth, which the baseline's
+    calibration fits), the variant's value replaces the point's in its
+    worlds, so the table holds the values the runs use. Worlds that repeat
+    an earlier world are dropped, so the table can have fewer rows than
+    ``worlds``.
     """
     points = experiment.calibration_points or []
     variants = list(variant_values(experiment))
@@ -189,6 +193,11 @@ def world_table(experiment: Any) -> pd.DataFrame:
         columns[name] = rng.low + unit[:, j] * (rng.high - rng.low)
     order = np.random.default_rng(experiment.seed + VARIANT_STREAM).permutation(np.arange(n) % len(variants))
     table = pd.DataFrame({"world": np.arange(n), "variant": [variants[k] for k in order], **columns})
+    for name, values in variant_values(experiment).items():  # a variant's values replace a calibration point's
+        rows = table["variant"] == name
+        for key, value in values.items():
+            if key in columns:
+                table.loc[rows, key] = float(value)
     table = table.drop_duplicates(subset=[c for c in table.columns if c != "world"]).reset_index(drop=True)
     return table
 
