@@ -124,7 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    exp = sub.add_parser("experiment", help="run an experiment (compare, sweep or sensitivity) and build its report")
+    exp = sub.add_parser(
+        "experiment", help="run an experiment (compare, sweep, sensitivity or robustness) and build its report"
+    )
     exp.add_argument("file", help="experiment name in experiments/ or path to a .toml file")
     exp.add_argument(
         "--out", type=Path, default=None, help="experiment folder (default: results/<experiment>); rerunning resumes it"
@@ -135,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument("--steps", type=_count("--steps", 1), default=None, help="override the file's steps")
     exp.add_argument("--firms", type=_count("--firms", 1), default=None, help="override the file's number of firms")
+    exp.add_argument("--worlds", type=_count("--worlds", 1), default=None, help="override a robustness file's worlds")
     exp.add_argument("--quiet", action="store_true", help="no progress bar")
 
     cal = sub.add_parser("calibrate", help="fit free parameters to target moments by simulated moments (resumable)")
@@ -203,7 +206,9 @@ def _overrides(assignments: list[tuple[str, str]]) -> dict:
 
 
 def _experiment(args: argparse.Namespace) -> int:
-    experiment, path = load_experiment(args.file, replications=args.replications, steps=args.steps, n_firms=args.firms)
+    experiment, path = load_experiment(
+        args.file, replications=args.replications, steps=args.steps, n_firms=args.firms, worlds=args.worlds
+    )
     if args.scheduler and args.executor != "dask":
         raise ScenarioError("--scheduler is for --executor dask")
     out = args.out or Path("results") / experiment.name

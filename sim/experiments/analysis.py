@@ -113,7 +113,8 @@ def paired_effects(summary: pd.DataFrame, experiment: Compare) -> pd.DataFrame:
             )
     effects = pd.DataFrame(rows)
     if not effects.empty:
-        effects["rank_effect"] = effects.groupby("outcome")["effect"].rank(ascending=False, method="min").astype(int)
+        ranks = effects.groupby("outcome")["effect"].rank(ascending=False, method="min")
+        effects["rank_effect"] = ranks.astype("Int64")  # a scenario with no paired run has no effect and no rank
         effects["rank_per_meur"] = effects.groupby("outcome")["effect_per_meur"].rank(ascending=False, method="min")
     return effects
 

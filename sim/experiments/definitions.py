@@ -18,8 +18,17 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sim.config import ScenarioError, load_scenario, read_toml, resolve_library_path, with_values
+from sim.config import (
+    Params,
+    ScenarioError,
+    load_scenario,
+    read_toml,
+    resolve_library_path,
+    with_overrides,
+    with_values,
+)
 from sim.config.scenarios import format_error, parameter_value
+from sim.experiments.worlds import calibration_points, nested, variant_values
 from sim.model.observe import MODEL_COLUMNS
 
 EXPERIMENT_DIR = Path(__file__).resolve().parent.parent.parent / "experiments"
@@ -151,6 +160,9 @@ class _Experiment(BaseModel):
     n_firms: int | None = Field(None, ge=1, le=500_000, description="firms per run (empty: the scenario's)")
     panels: bool = Field(False, description="also keep every run's firm panel (large)")
     outcomes: dict[str, Outcome] = Field(..., min_length=1, description="outcomes by name")
+    set: dict[str, Any] = Field(
+        default_factory=dict, description="parameter values applied to every scenario alike (names as in --set)"
+    )
 
     def window(self, outcome: Outcome, period: Period, steps: int) -> tuple[int, int] | None:
         """First and last step of ``period`` in a run of ``steps`` quarters, cut at its end; None if not reached."""
@@ -254,7 +266,83 @@ class Sensitivity(_Experiment):
         return self
 
 
-Experiment = Annotated[Compare | Sweep | Sensitivity, Field(discriminator="kind")]
+class Variant(BaseModel):
+    """A named model variant of a robustness experiment: a parameter set applied to baseline and policies alike."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: str | None = Field(
+        None, description="a scenario: the variant is what it changes relative to the baseline"
+    )
+    set: dict[str, Any] = Field(default_factory=dict, description="parameter values by name (as in [set])")
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _given(self) -> Variant:
+        if self.scenario is None and not self.set:
+            raise ValueError("give a scenario, or parameter values in set")
+        return self
+
+
+class Discovery(BaseModel):
+    """Scenario discovery of a robustness experiment: when is a box of worlds worth reporting."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_worlds: int = Field(20, ge=4, le=1_000_000, description="fewer worlds: no scenario discovery")
+    min_coverage: float = Field(0.5, gt=0, le=1, description="share of the failing worlds a box must hold")
+    min_density: float = Field(0.5, gt=0, le=1, description="share of a box's worlds that must fail")
+    max_dims: int = Field(3, ge=1, le=20, description="parameters a box may restrict")
+    peel_alpha: float = Field(0.05, gt=0, lt=0.5, description="share of the worlds PRIM peels off at each step")
+
+
+class Robustness(_Experiment):
+    """Policies against a baseline in many plausible worlds, paired by seed within each world."""
+
+    kind: Literal["robustness"]
+    baseline: str = "baseline"
+    scenarios: list[str] = Field(..., min_length=2, description="the policy scenarios ranked in every world")
+    replications: int = Field(5, ge=1, le=100_000, description="runs per scenario and world")
+    worlds: int = Field(50, ge=1, le=1_000_000, description="how many worlds")
+    design: Literal["lhs", "sobol"] = Field("lhs", description="sample of the uncertainties")
+    uncertainties: dict[str, Range] = Field(default_factory=dict, description="parameters sampled between bounds")
+    worlds_from: str | None = Field(None, description="a calibration folder (distretto calibrate)")
+    loss_tolerance: float = Field(
+        0.1, ge=0, le=1e6, description="calibration points with loss <= (1 + tolerance) x the best loss"
+    )
+    calibration_points: list[dict[str, float]] | None = Field(
+        None, description="filled in from worlds_from when the file is loaded (kept in the manifest)"
+    )
+    variants: dict[str, Variant] = Field(default_factory=dict, description="named model variants")
+    world_seeds: Literal["distinct", "shared"] = Field(
+        "distinct", description="distinct: world w uses seeds seed + w R + r; shared: seed + r in every world"
+    )
+    confidence: float = Field(
+        0.95, gt=0, lt=1, description="confidence of each world's intervals (Bonferroni-adjusted over policies)"
+    )
+    discovery: Discovery = Field(default_factory=Discovery)
+
+    @field_validator("scenarios")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("a scenario is listed twice")
+        return v
+
+    @model_validator(mode="after")
+    def _worlds(self) -> Robustness:
+        for name, r in self.uncertainties.items():
+            if r.values is not None:
+                raise ValueError(f"uncertainties.{name}: give low and high, not values")
+        if "default" in self.variants:
+            raise ValueError("variants.default: the name is taken by worlds without a variant")
+        if not (self.uncertainties or self.worlds_from or self.calibration_points or self.variants):
+            raise ValueError("give uncertainties, worlds_from or variants: otherwise every world is the same")
+        return self
+
+
+Experiment = Annotated[Compare | Sweep | Sensitivity | Robustness, Field(discriminator="kind")]
+KINDS = "compare, sweep, sensitivity, robustness"
 
 
 class _File(BaseModel):
@@ -266,10 +354,10 @@ def resolve_experiment_path(name: str | Path) -> Path:
     return resolve_library_path(name, EXPERIMENT_DIR, "experiment")
 
 
-def parse_experiment(data: dict[str, Any], source: str) -> Compare | Sweep | Sensitivity:
+def parse_experiment(data: dict[str, Any], source: str) -> Compare | Sweep | Sensitivity | Robustness:
     """Validate experiment data; errors are one line naming ``source`` and the key."""
     if "kind" not in data:
-        raise ScenarioError(f"{source}: missing key 'kind'; allowed: compare, sweep, sensitivity")
+        raise ScenarioError(f"{source}: missing key 'kind'; allowed: {KINDS}")
     try:
         experiment = _File.model_validate({"experiment": data}).experiment
     except ValidationError as exc:
@@ -277,22 +365,9 @@ def parse_experiment(data: dict[str, Any], source: str) -> Compare | Sweep | Sen
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = tuple(first.get("loc", ()))[2:]  # drop ("experiment", kind)
         if first["type"] == "union_tag_invalid":
-            raise ScenarioError(
-                f"{source}: kind: unknown kind {data.get('kind')!r}; allowed: compare, sweep, sensitivity"
-            ) from None
+            raise ScenarioError(f"{source}: kind: unknown kind {data.get('kind')!r}; allowed: {KINDS}") from None
         if first["type"] == "extra_forbidden":
-            model = {"compare": Compare, "sweep": Sweep, "sensitivity": Sensitivity}[data["kind"]]
-            allowed = (
-                list(model.model_fields)
-                if len(loc) == 1
-                else (
-                    list(Outcome.model_fields)
-                    if loc[0] == "outcomes"
-                    else list(Window.model_fields)
-                    if loc[0] == "policy_window"
-                    else list(Range.model_fields)
-                )
-            )
+            allowed = _allowed_keys(data["kind"], loc)
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f" (allowed here: {', '.join(allowed)})"
             raise ScenarioError(f"{source}: unknown key {'.'.join(map(str, loc))!r}{hint}") from None
@@ -302,7 +377,7 @@ def parse_experiment(data: dict[str, Any], source: str) -> Compare | Sweep | Sen
     return experiment
 
 
-def _check_periods(experiment: Compare | Sweep | Sensitivity, source: str) -> None:
+def _check_periods(experiment: Compare | Sweep | Sensitivity | Robustness, source: str) -> None:
     """Named policy periods need a compare experiment and one policy window, which is derived here if not given.
 
     The window of a scenario runs from the first quarter any of its policies
@@ -349,17 +424,31 @@ def _check_periods(experiment: Compare | Sweep | Sensitivity, source: str) -> No
     experiment.policy_window = Window(start=start, end=end)
 
 
-def _check_references(experiment: Compare | Sweep | Sensitivity, source: str) -> None:
+def _allowed_keys(kind: str, loc: tuple[Any, ...]) -> list[str]:
+    """Valid key names where an unknown key was found."""
+    model = {"compare": Compare, "sweep": Sweep, "sensitivity": Sensitivity, "robustness": Robustness}[kind]
+    if len(loc) == 1:
+        return list(model.model_fields)
+    nested_models = {"outcomes": Outcome, "variants": Variant, "discovery": Discovery, "policy_window": Window}
+    return list(nested_models.get(str(loc[0]), Range).model_fields)
+
+
+def _check_references(experiment: Compare | Sweep | Sensitivity | Robustness, source: str) -> None:
     """Scenarios must load; swept parameters must be numeric parameters of the scenario, their values valid."""
-    names = [experiment.baseline, *experiment.scenarios] if isinstance(experiment, Compare) else [experiment.scenario]
+    multi = isinstance(experiment, Compare | Robustness)
+    names = [experiment.baseline, *experiment.scenarios] if multi else [experiment.scenario]
     for name in names:
         try:
             load_scenario(name)
         except ScenarioError as exc:
             raise ScenarioError(f"{source}: scenario {name!r}: {exc}") from None
-    if isinstance(experiment, Compare):
+    for name in names:
+        with_set(load_scenario(name), experiment.set, f"{source}: set")
+    if isinstance(experiment, Robustness):
+        _check_worlds(experiment, source)
+    if multi:
         return
-    base = load_scenario(experiment.scenario)
+    base = with_set(load_scenario(experiment.scenario), experiment.set)
     for dotted, rng in experiment.parameters.items():
         where = f"{source}: parameters.{dotted}"
         parameter_value(base, dotted, where)
@@ -367,15 +456,70 @@ def _check_references(experiment: Compare | Sweep | Sensitivity, source: str) ->
             with_values(base, {dotted: value}, where)
 
 
-def load_experiment(name: str | Path, **overrides: Any) -> tuple[Compare | Sweep | Sensitivity, Path]:
-    """Read, apply command-line overrides (replications, steps, n_firms), validate."""
+def with_set(params: Params, values: dict[str, Any], source: str = "set") -> Params:
+    """``params`` with ``[set]`` values (dotted names or sub-tables, any type, as ``--set``), validated."""
+    if not values:
+        return params
+    try:
+        tree = nested(values)
+    except ScenarioError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
+    return with_overrides(params, tree, source=source)
+
+
+def _check_worlds(experiment: Robustness, source: str) -> None:
+    """Uncertainties, variants and calibration points must be parameters of every scenario, at valid values."""
+    bases = {
+        name: with_set(load_scenario(name), experiment.set) for name in [experiment.baseline, *experiment.scenarios]
+    }
+    for dotted, rng in experiment.uncertainties.items():
+        where = f"{source}: uncertainties.{dotted}"
+        for params in bases.values():
+            parameter_value(params, dotted, where)
+            for value in (rng.low, rng.high):
+                with_values(params, {dotted: value}, where)
+    for name, variant in experiment.variants.items():
+        where = f"{source}: variants.{name}"
+        if variant.scenario is not None:
+            try:
+                load_scenario(variant.scenario)
+            except ScenarioError as exc:
+                raise ScenarioError(f"{where}.scenario: {exc}") from None
+        for params in bases.values():
+            with_set(params, variant.set, f"{where}.set")
+        values = variant_values(experiment)[name]
+        if not values:
+            raise ScenarioError(f"{where}: changes no parameter relative to {experiment.baseline!r}")
+        clash = sorted(set(values) & set(experiment.uncertainties))
+        if clash:
+            raise ScenarioError(f"{where}: {clash[0]} is also an uncertainty; a parameter is either or neither")
+    if experiment.worlds_from is not None and experiment.calibration_points is None:
+        where = f"{source}: worlds_from"
+        points = calibration_points(experiment.worlds_from, experiment.loss_tolerance, experiment.worlds, where)
+        experiment.calibration_points = points
+    for point in experiment.calibration_points or []:
+        clash = sorted(set(point) & set(experiment.uncertainties))
+        if clash:
+            raise ScenarioError(
+                f"{source}: uncertainties.{clash[0]}: also a free parameter of worlds_from's calibration"
+            )
+        for params in bases.values():
+            for dotted in point:
+                parameter_value(params, dotted, f"{source}: worlds_from: parameter {dotted}")
+            with_values(params, point, f"{source}: worlds_from: a calibration point")
+
+
+def load_experiment(name: str | Path, **overrides: Any) -> tuple[Compare | Sweep | Sensitivity | Robustness, Path]:
+    """Read, apply command-line overrides (replications, steps, n_firms, worlds), validate."""
     path = resolve_experiment_path(name)
     data = read_toml(path)
     data.setdefault("name", path.stem)
+    if overrides.get("worlds") is not None and data.get("kind") != "robustness":
+        raise ScenarioError(f"{path}: --worlds is for robustness experiments (this one is {data.get('kind')!r})")
     data.update({k: v for k, v in overrides.items() if v is not None})
     return parse_experiment(data, str(path)), path
 
 
-def experiment_dump(experiment: Compare | Sweep | Sensitivity) -> dict[str, Any]:
+def experiment_dump(experiment: Compare | Sweep | Sensitivity | Robustness) -> dict[str, Any]:
     """A JSON-able copy of the validated definition."""
     return json.loads(experiment.model_dump_json())

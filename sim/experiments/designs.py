@@ -19,8 +19,9 @@ from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 from scipy.stats import qmc
 
-from sim.config import Params, load_scenario, with_values
-from sim.experiments.definitions import Compare, Sensitivity, Sweep
+from sim.config import Params, load_scenario, with_overrides, with_values
+from sim.experiments.definitions import Compare, Robustness, Sensitivity, Sweep, with_set
+from sim.experiments.worlds import nested, variant_values, world_table, world_values
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,17 @@ def salib_problem(experiment: Sensitivity) -> dict[str, Any]:
     }
 
 
-def plan(experiment: Compare | Sweep | Sensitivity) -> list[RunSpec]:
+def scenario_params(experiment, name: str, overrides: dict[str, Any]) -> Params:
+    """A scenario of the experiment with its ``[set]`` values, then the file's ``n_firms`` and ``steps``."""
+    params = with_set(load_scenario(name), experiment.set)
+    return with_overrides(params, overrides) if overrides else params
+
+
+def plan(experiment: Compare | Sweep | Sensitivity | Robustness) -> list[RunSpec]:
     """Every run of the experiment, in a fixed order."""
     overrides = {k: v for k, v in {"n_firms": experiment.n_firms, "steps": experiment.steps}.items() if v is not None}
+    if isinstance(experiment, Robustness):
+        return _robustness_plan(experiment, overrides)
     runs: list[RunSpec] = []
 
     def add(label: str, params: Params, point: int) -> None:
@@ -88,13 +97,39 @@ def plan(experiment: Compare | Sweep | Sensitivity) -> list[RunSpec]:
 
     if isinstance(experiment, Compare):
         for name in [experiment.baseline, *experiment.scenarios]:
-            add(name, load_scenario(name, **overrides), -1)
+            add(name, scenario_params(experiment, name, overrides), -1)
         return runs
-    base = load_scenario(experiment.scenario, **overrides)
+    base = scenario_params(experiment, experiment.scenario, overrides)
     names = list(experiment.parameters)
     for i, row in enumerate(design(experiment, experiment.seed)):
         values = dict(zip(names, row.tolist(), strict=True))
         add(f"point {i}", with_values(base, values), i)
+    return runs
+
+
+def world_seed(experiment: Robustness, world: int, replication: int) -> int:
+    """Seed of a replication in a world: the same for every scenario of the world (common random numbers)."""
+    offset = world * experiment.replications if experiment.world_seeds == "distinct" else 0
+    return experiment.seed + offset + replication
+
+
+def _robustness_plan(experiment: Robustness, overrides: dict[str, Any]) -> list[RunSpec]:
+    """World by world, the baseline and every policy, each with the world's variant and values on top."""
+    names = [experiment.baseline, *experiment.scenarios]
+    bases = {name: scenario_params(experiment, name, overrides) for name in names}
+    variants = variant_values(experiment)
+    runs: list[RunSpec] = []
+    for world in world_table(experiment).to_dict("records"):
+        w = int(world["world"])
+        values, variant = world_values(world), variants[world["variant"]]
+        for name in names:
+            params = with_overrides(bases[name], nested(variant), "variant") if variant else bases[name]
+            params = with_values(params, values, "world") if values else params
+            dump = params.model_dump()
+            for r in range(experiment.replications):
+                seed = world_seed(experiment, w, r)
+                rid = run_id(dump, seed, params.steps, experiment.panels)
+                runs.append(RunSpec(rid, name, params.name, w, r, seed, params.steps, experiment.panels, dump))
     return runs
 
 

@@ -34,13 +34,15 @@ from sim.experiments.analysis import (  # noqa: E402
     summarise_runs,
     sweep_response,
 )
-from sim.experiments.definitions import Compare, Sweep, parse_experiment, period_label  # noqa: E402
+from sim.experiments.definitions import Compare, Robustness, Sweep, parse_experiment, period_label  # noqa: E402
 from sim.experiments.designs import RunSpec  # noqa: E402
+from sim.experiments.robustness import robustness_blocks  # noqa: E402
 from sim.experiments.runner import load_runs  # noqa: E402
 from sim.model.firms import SIZE_CLASSES  # noqa: E402
 from sim.run import atomic_write  # noqa: E402
 
-Block = tuple[str, Any]  # ("h2", text) | ("p", text) | ("table", DataFrame) | ("figure", (path, caption))
+# ("h2", text) | ("p", text) | ("list", [text]) | ("table", DataFrame) | ("figure", (path, caption))
+Block = tuple[str, Any]
 
 
 def _fmt(value: Any) -> str:
@@ -77,6 +79,9 @@ def render(blocks: list[Block], out: Path, title: str) -> tuple[Path, Path]:
         elif kind == "p":
             md.append(content)
             body.append(f"<p>{html.escape(content)}</p>")
+        elif kind == "list":
+            md.append("\n".join(f"- {item}" for item in content))
+            body.append("<ul>" + "".join(f"<li>{html.escape(item)}</li>" for item in content) + "</ul>")
         elif kind == "table":
             md.append(markdown_table(content))
             body.append(html_table(content))
@@ -253,8 +258,7 @@ def build_report(out: Path) -> Path:
             "p",
             f"Kind: {experiment.kind}. Runs: {counts['done']} done, {counts['failed']} failed, {counts['pending']} "
             "not run. "
-            f"Replications: {experiment.replications} (common random numbers: replication r uses seed "
-            f"{experiment.seed} + r in every scenario or point). "
+            f"Replications: {experiment.replications} (common random numbers: {_crn(experiment)}). "
             f"Model version {manifest['versions'].get('distretto')}, commit {manifest.get('commit')}.",
         ),
     ]
@@ -266,6 +270,8 @@ def build_report(out: Path) -> Path:
     atomic_write(report / "summary.parquet", lambda p: summary.to_parquet(p, index=False))
     if isinstance(experiment, Compare):
         blocks += _compare_blocks(experiment, series, summary, report, figures)
+    elif isinstance(experiment, Robustness):
+        blocks += robustness_blocks(experiment, summary, report, figures)
     elif isinstance(experiment, Sweep):
         response = sweep_response(summary, experiment)
         atomic_write(report / "response.csv", lambda p: response.to_csv(p, index=False))
@@ -317,6 +323,12 @@ def build_report(out: Path) -> Path:
     if failed:
         blocks += [("h2", "Failed runs"), ("table", pd.DataFrame(failed)[["run_id", "label", "seed", "error"]])]
     return render(blocks, report, f"Experiment {experiment.name}")[1]
+
+
+def _crn(experiment) -> str:
+    if isinstance(experiment, Robustness):
+        return "every scenario of a world uses the same seeds"
+    return f"replication r uses seed {experiment.seed} + r in every scenario or point"
 
 
 def _compare_blocks(
