@@ -255,6 +255,34 @@ def test_executors_give_identical_files(finished, tmp_path, kind, workers):
         ).read_bytes()
 
 
+def test_a_dask_worker_that_dies_costs_only_its_run_in_flight(finished, tmp_path):
+    """A worker process killed in the middle of a run: Dask reruns that run elsewhere; every file is as in serial."""
+    pytest.importorskip("dask.distributed")
+    experiment, reference, _ = finished
+    small = compare(replications=2)
+    victim = plan(small)[1].run_id
+    marker = tmp_path / "killed-once"
+
+    def dies_once(spec):  # pickled by value (defined here), so the worker needs nothing of the test module
+        import os
+
+        from sim.experiments.runner import execute
+
+        if spec.run_id == victim and not marker.exists():
+            marker.write_text("the worker running this run died")
+            os._exit(1)  # the worker process dies, without cleanup, as a killed machine would
+        return execute(spec)
+
+    with make_executor("dask", 2) as executor:
+        manifest = run_experiment(small, tmp_path / "out", executor, progress=False, task=dies_once)
+    assert marker.exists()  # the worker did die
+    assert manifest["counts"] == {"done": len(plan(small)), "failed": 0, "pending": 0}
+    for spec in plan(small):
+        assert (tmp_path / "out" / "runs" / f"{spec.run_id}.parquet").read_bytes() == (
+            reference / "runs" / f"{spec.run_id}.parquet"
+        ).read_bytes()
+
+
 # --- statistics ------------------------------------------------------------------
 
 
