@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
+import threading
 import tomllib
 from pathlib import Path
 
@@ -273,9 +275,15 @@ def _view(args: argparse.Namespace) -> int:
     server = subprocess.Popen(view_command(args.host, args.port), env=env)
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"distretto view: serving the student view on http://{host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    # Ctrl-C: the terminal sends SIGINT to solara too. Noted by a handler rather than as a KeyboardInterrupt,
+    # which could arrive after solara has already exited and be lost; solara gets time to close its sessions.
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
-        return server.wait()
-    except KeyboardInterrupt:  # the terminal sends SIGINT to solara too; give it time to close its sessions
+        while server.poll() is None and not stop.wait(0.2):
+            pass
+        if not stop.wait(0.5 if server.returncode is not None else 0):  # a SIGINT to both may land here first
+            return server.returncode
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -283,6 +291,8 @@ def _view(args: argparse.Namespace) -> int:
             server.wait(timeout=5)
         print("distretto view: stopped", file=sys.stderr)
         return 0
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _report(args: argparse.Namespace) -> int:
