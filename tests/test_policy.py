@@ -8,7 +8,7 @@ import pytest
 
 from sim import DistrictModel, load_scenario
 from sim.model.firms import INSOLVENCY
-from sim.model.world import MARKETS
+from sim.model.world import MARKETS, NICHE_OVERLAP
 from sim.run import simulate
 from sim.submodels import policy
 from sim.submodels.policy import INSTRUMENT_TYPES
@@ -165,7 +165,7 @@ def test_promoters_assemble_groups_of_related_small_firms_of_one_province():
             "cap_per_firm": 500.0,
             "max_employees": 50,
             "max_members": 6,
-            "niche_overlap": 0.5,
+            "niche_overlap": 0.8,
         }
     }
     model = DistrictModel(n_firms=FIRMS, rng=6, budget_reference_firms=FIRMS, policies=policies)
@@ -182,6 +182,9 @@ def test_promoters_assemble_groups_of_related_small_firms_of_one_province():
             assert np.unique(markets).size == 1  # one market per group
             assert rows.size <= spec.max_members
             assert np.unique(f.province[rows]).size == 1
+            # related niches: some member (the lead) shares at least niche_overlap of know-how with every member
+            overlap = NICHE_OVERLAP[np.ix_(f.niche[rows], f.niche[rows])]
+            assert (overlap.min(axis=1) >= spec.niche_overlap).any()
             assert (f.employees[rows] < 50 * 1.6).all()  # small firms (employment may adjust after entry)
         members = model.consortium_members
         assert np.unique(members).size == members.size  # one group a quarter per firm

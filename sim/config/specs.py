@@ -202,10 +202,11 @@ class ExportConsortia(_ForeignMarketPolicy):
     )
     max_members: int = Field(8, ge=2, le=100, description="most firms a promoter recruits into one group")
     niche_overlap: float = Field(
-        0.5,
+        0.8,
         ge=0,
         le=1,
-        description="related niches: members' niches share at least this much know-how with the lead member's",
+        description="related niches: members' niches share at least this much know-how with the lead member's (0.8, "
+        "as for a move to a related niche: switch_min_overlap)",
     )
 
 

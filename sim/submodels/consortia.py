@@ -89,9 +89,10 @@ def promote(model, instrument) -> None:
     share of its costs; it is keen on its best market if that is positive and it can spend
     c_m - O_im. In each (province, market) the keenest firm leads; the firms whose niche
     shares at least ``niche_overlap`` of know-how with the lead's join, keenest first, up to
-    ``max_members``; a group needs ``consortium_size`` members. Groups are funded in order of
-    their members' total value while the budget lasts (grants plus the promoter's fee, split
-    among members); a group that cannot be funded in full does not form.
+    ``max_members``; a group needs ``consortium_size`` members. Firms whose yearly cap or de
+    minimis room cannot take a member's share of the grant are not recruited. Groups are funded
+    in order of their members' total value (grants plus the promoter's fee, split among
+    members); a group the quarter's budget cannot fund in full does not form, and the next is tried.
     """
     f, p = model.firms, model.params
     spec = instrument.spec
@@ -118,6 +119,8 @@ def promote(model, instrument) -> None:
     total = value[pick, best]
     spendable = finance.spendable(model, rows)
     keen = (total > 0) & (spendable >= member_cost[best] - grant[best])
+    # a firm whose yearly cap or de minimis room cannot take its share of a group's grant is not recruited
+    keen &= policy.room(model, instrument, rows) >= grant[best] + spec.promoter_cost / p.consortium_size
     if keen.sum() < p.consortium_size:
         return
     cell = f.province[rows].astype(np.int64) * N_MARKETS + best
@@ -136,9 +139,9 @@ def promote(model, instrument) -> None:
         m = int(best[members[0]])
         asked = np.full(members.size, grant[m] + spec.promoter_cost / members.size)
         got = policy.allocate(model, instrument, rows[members], asked)
-        if not np.all(got >= asked - 1e-9):  # the budget or a member's caps cannot fund the whole group
+        if not np.all(got >= asked - 1e-9):  # the quarter's budget cannot fund the whole group: a smaller one may fit
             policy.refund(model, instrument, rows[members], got)
-            break
+            continue
         # Without the promoter a firm enters m this quarter only if it reviewed its markets and chose m
         # alone, and then it is not here (it entered): every member is additional in the quarter. Most
         # would have found entering alone worth it had they looked (docs/scenarios.md, Additionality).
