@@ -16,7 +16,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.config import ScenarioError
-from sim.experiments.report import Block, render, save_figure
+from sim.experiments.figures import save_figure
+from sim.experiments.report import Block, render
 
 #: Distances from the target are drawn up to this many band half-widths (a bar beyond is clipped and marked).
 Z_LIMIT = 4.0

@@ -65,6 +65,13 @@ def _check_period(value: Any) -> Period:
     raise ValueError(f"period {value!r} is neither a name nor two quarters; {allowed}")
 
 
+def distinct_scenarios(names: list[str]) -> list[str]:
+    """A list of compared scenarios names each scenario once."""
+    if len(set(names)) != len(names):
+        raise ValueError("a scenario is listed twice")
+    return names
+
+
 class Outcome(BaseModel):
     """One model-level column and how a run is summarised by it."""
 
@@ -221,9 +228,7 @@ class Compare(_Experiment):
     @field_validator("scenarios")
     @classmethod
     def _distinct(cls, v: list[str]) -> list[str]:
-        if len(set(v)) != len(v):
-            raise ValueError("a scenario is listed twice")
-        return v
+        return distinct_scenarios(v)
 
 
 class Sweep(_Experiment):
@@ -325,9 +330,7 @@ class Robustness(_Experiment):
     @field_validator("scenarios")
     @classmethod
     def _distinct(cls, v: list[str]) -> list[str]:
-        if len(set(v)) != len(v):
-            raise ValueError("a scenario is listed twice")
-        return v
+        return distinct_scenarios(v)
 
     @model_validator(mode="after")
     def _worlds(self) -> Robustness:

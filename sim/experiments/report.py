@@ -36,6 +36,7 @@ from sim.experiments.analysis import (  # noqa: E402
 )
 from sim.experiments.definitions import Compare, Robustness, Sweep, parse_experiment, period_label  # noqa: E402
 from sim.experiments.designs import RunSpec  # noqa: E402
+from sim.experiments.figures import save_figure  # noqa: E402
 from sim.experiments.robustness import robustness_blocks  # noqa: E402
 from sim.experiments.runner import load_runs  # noqa: E402
 from sim.model.firms import SIZE_CLASSES  # noqa: E402
@@ -105,14 +106,6 @@ def render(blocks: list[Block], out: Path, title: str) -> tuple[Path, Path]:
     atomic_write(md_path, lambda p: p.write_text("\n\n".join(md) + "\n", encoding="utf-8"))
     atomic_write(html_path, lambda p: p.write_text(page, encoding="utf-8"))
     return md_path, html_path
-
-
-def save_figure(fig: plt.Figure, path: Path) -> Path:
-    """Save a figure as PNG (making its folder) and close it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
 
 
 def figure_time_series(series: pd.DataFrame, experiment, hue: str, path: Path) -> Path:

@@ -47,6 +47,7 @@ from scipy.stats import binom  # noqa: E402
 
 from sim.experiments.analysis import paired_effects  # noqa: E402
 from sim.experiments.definitions import Discovery, Robustness  # noqa: E402
+from sim.experiments.figures import save_figure  # noqa: E402
 from sim.experiments.worlds import DEFAULT_VARIANT, world_table  # noqa: E402
 from sim.run import atomic_write  # noqa: E402
 
@@ -585,13 +586,6 @@ def failure_boxes(
 # Figures
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
-
-
 def figure_ranks(dist: pd.DataFrame, ranks: pd.DataFrame, path: Path, metric: str = "effect") -> Path:
     """Per outcome, stacked bars of the probability that each policy holds each rank (darkest: first)."""
     dist = dist[dist.metric == metric]
@@ -621,7 +615,7 @@ def figure_ranks(dist: pd.DataFrame, ranks: pd.DataFrame, path: Path, metric: st
         ax.set_title(outcome)
         ax.set_xlabel("share of worlds")
     axes[0, -1].legend(title="rank", bbox_to_anchor=(1.01, 1), loc="upper left", frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _policy_order(ranks: pd.DataFrame, outcome: str, metric: str = "effect") -> list[str]:
@@ -669,7 +663,7 @@ def figure_world_effects(effects: pd.DataFrame, ranks: pd.DataFrame, path: Path)
     legend = axes[0, -1].get_legend()
     if legend is not None:
         sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.01, 1), title=None, frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def figure_prim(box: Box, title: str, path: Path) -> Path:
@@ -709,7 +703,7 @@ def figure_prim(box: Box, title: str, path: Path) -> Path:
     right.invert_yaxis()
     right.set_title(f"the box: coverage {box.coverage:.2f}, density {box.density:.2f}")
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------
