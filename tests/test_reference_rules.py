@@ -54,7 +54,8 @@ def _log_attractiveness(model, i: int, m: int) -> float:
     f, p, mk = model.firms, model.params, model.markets
     market = p.markets[list(p.markets)[m]]
     k = int(f.niche[i])
-    price = (1 + f.markup[i]) * (model.wage / f.productivity[i] + p.material_cost * (1 + f.input_cost_gap[i]))
+    materials = p.material_cost * (1 + f.input_cost_gap[i] + f.import_cost_gap[i])  # regional and foreign suppliers
+    price = (1 + f.markup[i]) * (model.wage / f.productivity[i] + materials)
     value = p.reach_elasticity * math.log(f.employees[i])
     value += market.quality_weight * (math.log(f.quality[i]) + f.input_quality[i] - math.log(mk.rival_quality[m, k]))
     value -= market.price_weight * (
@@ -82,7 +83,8 @@ def test_one_cells_market_shares(monkeypatch):
             k = int(f.niche[i])
             target = value / denominator[(j, k)]
             share[i, j] = old[i, j] + p.customer_inertia_speed * (target - old[i, j])
-            price = (1 + f.markup[i]) * (m.wage / f.productivity[i] + p.material_cost * (1 + f.input_cost_gap[i]))
+            materials = p.material_cost * (1 + f.input_cost_gap[i] + f.import_cost_gap[i])
+            price = (1 + f.markup[i]) * (m.wage / f.productivity[i] + materials)
             tau = p.markets[list(p.markets)[j]].trade_cost
             demanded[i] += mk.expenditure[j, k] * share[i, j] / ((1 + tau) * mk.price_factor[j]) / price
         served_fraction = [min(1.0, f.employees[i] * f.productivity[i] / max(demanded[i], 1e-12)) for i in range(n)]

@@ -54,7 +54,14 @@ def to_toml(params: Params, header: str = "") -> str:
         lines.append(f"{name} = {_toml_value(data[name])}  # {field.description} [{unit}]")
     lines += ["", "# Multiplier of foreign market size by niche", "[export_orientation]"]
     lines += [f"{niche} = {_toml_value(value)}" for niche, value in data["export_orientation"].items()]
-    for table in ("niche_rival_quality_growth", "niche_rival_cost_decline"):
+    for table in (
+        "niche_rival_quality_growth",
+        "niche_rival_cost_decline",
+        "import_cost_advantage",
+        "import_delay_cost",
+        "import_max_share",
+        "import_base_risk",
+    ):
         if data[table]:
             lines += ["", f"[{table}]", *(f"{niche} = {_toml_value(value)}" for niche, value in data[table].items())]
     for market, values in data["markets"].items():

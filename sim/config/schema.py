@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.config.specs import PolicySpec, PoolSpec, ShockSpec
-from sim.model.world import MARKETS, NICHES
+from sim.model.world import FOREIGN_MARKETS, MARKETS, NICHES
 
 
 def _p(default: Any, unit: str, description: str, **bounds: Any) -> Any:
@@ -94,6 +94,19 @@ def _default_export_orientation() -> dict[str, float]:
         "food_processing": 1.3,
         "biomedical": 1.0,
     }
+
+
+#: Foreign suppliers by market (global sourcing, sim/submodels/sourcing.py; docs/ODD.md 7.22). Assumptions
+#: chosen so that the baseline imports about a quarter of its inputs, most from the EU (docs/ODD.md 7.22).
+# fmt: off
+_IMPORT_SOURCES: dict[str, dict[str, float]] = {
+    #                  eu     usa    china  india  brazil russia rest_of_world
+    "cost_advantage": dict(zip(FOREIGN_MARKETS, (0.06, 0.07, 0.25, 0.22, 0.13, 0.15, 0.12), strict=True)),
+    "delay_cost":     dict(zip(FOREIGN_MARKETS, (0.01, 0.04, 0.08, 0.09, 0.08, 0.06, 0.05), strict=True)),
+    "max_share":      dict(zip(FOREIGN_MARKETS, (0.22, 0.03, 0.05, 0.02, 0.01, 0.02, 0.06), strict=True)),
+    "base_risk":      dict(zip(FOREIGN_MARKETS, (0.005, 0.01, 0.02, 0.03, 0.03, 0.04, 0.02), strict=True)),
+}
+# fmt: on
 
 
 class Params(BaseModel):
@@ -550,6 +563,66 @@ class Params(BaseModel):
         le=1,
     )
 
+    # --- global sourcing (sim/submodels/sourcing.py) ---------------------------------
+    import_cost_advantage: dict[str, float] = Field(
+        default_factory=lambda: dict(_IMPORT_SOURCES["cost_advantage"]),
+        json_schema_extra={"unit": "share"},
+        description="by foreign market: how much cheaper its suppliers' inputs are than domestic ones (share of "
+        "the outside price)",
+    )
+    import_delay_cost: dict[str, float] = Field(
+        default_factory=lambda: dict(_IMPORT_SOURCES["delay_cost"]),
+        json_schema_extra={"unit": "share"},
+        description="by foreign market: cost of the longer delivery (stocks, transport, working capital), share of "
+        "the outside price",
+    )
+    import_max_share: dict[str, float] = Field(
+        default_factory=lambda: dict(_IMPORT_SOURCES["max_share"]),
+        json_schema_extra={"unit": "share"},
+        description="by foreign market: share of a firm's material inputs its suppliers can make (the varieties "
+        "it offers)",
+    )
+    import_base_risk: dict[str, float] = Field(
+        default_factory=lambda: dict(_IMPORT_SOURCES["base_risk"]),
+        json_schema_extra={"unit": "share"},
+        description="by foreign market: share of orders firms expect its suppliers to fail to deliver in normal times",
+    )
+    import_risk_aversion: float = _p(
+        1.0,
+        "x expected loss",
+        "weight of the perceived share of undelivered orders in the cost of sourcing from a market",
+        ge=0,
+        le=100,
+    )
+    import_risk_memory: float = _p(
+        0.1,
+        "weight/quarter",
+        "weight of the latest quarter's undelivered share in the perceived risk of a market",
+        ge=0,
+        le=1,
+    )
+    import_fixed_cost: float = _p(
+        1.0,
+        "EUR thousand/quarter",
+        "fixed cost of buying from a foreign market's suppliers at all (qualification, audits, customs, logistics)",
+        ge=0,
+        le=1e6,
+    )
+    import_range_cost: float = _p(
+        3.0,
+        "EUR thousand/quarter",
+        "cost of sourcing a market's whole range of inputs, x (share / import_max_share)^2 for part of it",
+        gt=0,
+        le=1e6,
+    )
+    import_adjustment: float = _p(
+        0.15,
+        "1/quarter",
+        "share of the gap between a firm's foreign input shares and their targets closed each quarter",
+        ge=0,
+        le=1,
+    )
+
     # --- export consortia and network contracts -------------------------------------
     network_contract_cost: float = _p(
         25.0,
@@ -799,6 +872,25 @@ class Params(BaseModel):
                 policy.payer = self.pools[
                     policy.pool
                 ].payer  # a pooled policy is paid by its pool (shown by `distretto show`)
+        return self
+
+    @model_validator(mode="after")
+    def _check_sourcing(self) -> Params:
+        for table in ("import_cost_advantage", "import_delay_cost", "import_max_share", "import_base_risk"):
+            values = getattr(self, table)
+            bad = [k for k in values if k not in FOREIGN_MARKETS]
+            if bad:
+                raise ValueError(f"unknown foreign market {bad[0]!r} in {table}; allowed: {', '.join(FOREIGN_MARKETS)}")
+            for market in FOREIGN_MARKETS:
+                values.setdefault(market, 0.0)
+                if not 0.0 <= values[market] <= 1.0:
+                    raise ValueError(f"{table}.{market} must be from 0 to 1 (got {values[market]!r})")
+        total = sum(self.import_max_share.values())
+        if total > 1.0 - self.subcontract_share + 1e-12:
+            raise ValueError(
+                f"import_max_share adds up to {total:g}: foreign suppliers replace only the inputs not bought from "
+                f"regional subcontractors, at most 1 - subcontract_share = {1.0 - self.subcontract_share:g}"
+            )
         return self
 
     def market_array(self, field: str) -> Any:

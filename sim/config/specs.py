@@ -233,7 +233,15 @@ class PoolSpec(BaseModel):
     budget_per_year: float = Field(..., ge=0, le=1e9, description="EUR thousand a year, released in quarterly tranches")
 
 
-ShockKind = Literal["market_closure", "demand_drop", "growth_slowdown", "credit_crunch", "exchange_rate", "rival_leap"]
+ShockKind = Literal[
+    "market_closure",
+    "demand_drop",
+    "growth_slowdown",
+    "credit_crunch",
+    "exchange_rate",
+    "rival_leap",
+    "supply_disruption",
+]
 
 #: kind -> (meaning of size, lowest, highest)
 SHOCK_SIZES: dict[str, tuple[str, float, float]] = {
@@ -243,6 +251,8 @@ SHOCK_SIZES: dict[str, tuple[str, float, float]] = {
     "credit_crunch": ("share by which banks cut credit limits", 0.0, 1.0),
     "exchange_rate": ("euro appreciation: foreign buyers pay (1 + size) times more", -0.9, 5.0),
     "rival_leap": ("log jump of the foreign rivals' quality", -5.0, 5.0),
+    # global sourcing (submodels/sourcing.py)
+    "supply_disruption": ("share of orders to the markets' suppliers not delivered", 0.0, 1.0),
 }
 
 
@@ -281,4 +291,11 @@ class ShockSpec(_Window):
             )
         if self.kind == "exchange_rate" and self.markets and "italy" in self.markets:
             raise ValueError("an exchange_rate shock applies to foreign markets; remove 'italy'")
+        if self.kind == "supply_disruption":
+            if not self.markets or "italy" in self.markets:
+                raise ValueError(
+                    "a supply_disruption names the foreign markets whose suppliers fail (markets = [...], not 'italy')"
+                )
+            if self.niches:
+                raise ValueError("a supply_disruption hits every firm sourcing in its markets; remove niches")
         return self

@@ -28,6 +28,7 @@ from sim.submodels import (
     networks,
     policy,
     shocks,
+    sourcing,
     specialisation,
     supply,
     training,
@@ -105,7 +106,9 @@ class DistrictModel(mesa.Model):
         consortia.share_information(self)
         employment.update_wage(self)
         supply.source(self)
+        sourcing.source(self)
         competition.clear_markets(self)
+        sourcing.deliver(self)
         learning.learn(self)
         supply.trade(self)
         finance.book_production_costs(self)

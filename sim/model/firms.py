@@ -75,6 +75,10 @@ FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "support": (np.float64, (N_INSTRUMENTS,)),  # policy support received so far, by instrument type
     "support_year": (np.float64, (N_INSTRUMENTS,)),  # policy support received this calendar year
     "aid_recent": (np.float64, (3,)),  # aid of all instruments in each of the last three fiscal years (de minimis)
+    # global sourcing (submodels/sourcing.py)
+    "import_share": (np.float64, (N_MARKETS,)),  # share of material inputs bought from each market's suppliers
+    "import_cost_gap": (np.float64, ()),  # relative change of the unit material cost due to foreign suppliers
+    "input_shortfall": (np.float64, ()),  # share of this quarter's inputs foreign suppliers failed to deliver
 }
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.model.firms import N_BUCKETS, bucket_keys, cell_totals
 from sim.model.world import N_NICHES
-from sim.submodels import demand, demography, employment, internationalisation, shocks
+from sim.submodels import demand, demography, employment, internationalisation, shocks, sourcing
 from sim.submodels.competition import attractiveness, log_attractiveness, set_prices, target_shares, update_rival_share
 
 INIT_ITERATIONS = 30
@@ -26,6 +26,7 @@ def initialise(model) -> None:
     demography.initial_population(model)
     f = model.firms
     model.reference_productivity = employment.regional_productivity(model)
+    sourcing.setup(model)  # foreign input shares at their targets: prices include what they save
     set_prices(model)
     niche = f.niche.astype(np.intp)
     output_value = f.employees * f.productivity * p.utilisation_target * f.price

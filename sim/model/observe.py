@@ -29,7 +29,7 @@ from sim.model.firms import (
 )
 from sim.model.links import degree, supply_counts, supply_rows
 from sim.model.world import FOREIGN_MARKETS, MARKETS, N_MARKETS, N_NICHES, N_PROVINCES, NICHES, PROVINCES
-from sim.submodels import consortia, knowhow, specialisation, supply
+from sim.submodels import consortia, knowhow, sourcing, specialisation, supply
 from sim.submodels.finance import net_worth
 from sim.submodels.policy import INSTRUMENT_TYPES
 
@@ -100,6 +100,8 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "n_training",
     "consortia_formed",
     "n_consortia",
+    # global sourcing (submodels/sourcing.py)
+    *sourcing.COLUMNS,
 )
 
 # Bit patterns of served markets -> names, for the panel's ``markets`` column.
@@ -252,6 +254,7 @@ def indicators(
         "n_training": int((f.training_until >= t).sum()),
         "consortia_formed": int(model.consortia_formed),
         "n_consortia": consortia.n_consortia(model),
+        **sourcing.metrics(model),
     }
     return row
 
@@ -414,6 +417,7 @@ class Observer:
             "policy_support": support.sum(axis=1),
             **{f"support_{kind}": support[:, i].copy() for i, kind in enumerate(INSTRUMENT_TYPES)},
             "deminimis_aid": take_rows(f.aid_recent, mask).sum(axis=1),
+            "imported_input_share": take_rows(f.import_share, mask).sum(axis=1),
             "exited": np.full(n, exited),
             "exit_cause": copy(f.exit_cause),
         }
@@ -519,6 +523,7 @@ class Observer:
             "policy_support": np.zeros(0),
             **{f"support_{kind}": np.zeros(0) for kind in INSTRUMENT_TYPES},
             "deminimis_aid": np.zeros(0),
+            "imported_input_share": np.zeros(0),
             "exited": np.zeros(0, bool),
             "exit_cause": np.zeros(0, np.int8),
         }

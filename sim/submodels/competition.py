@@ -27,12 +27,14 @@ LOG_ATTRACTIVENESS_BOUND = 200.0
 
 
 def set_prices(model) -> None:
-    """Ex-works price p_i = (1 + mu_i) (w / A_i + c_m (1 + gamma_i)): markup over unit labour and material cost.
+    """Ex-works price p_i = (1 + mu_i) (w / A_i + c_m (1 + gamma_i + gamma^I_i)): markup over unit labour and materials.
 
-    gamma_i is the change in material cost due to the firm's regional suppliers (submodels/supply.py).
+    gamma_i is the change in material cost due to the firm's regional suppliers (submodels/supply.py),
+    gamma^I_i the change due to its foreign suppliers (submodels/sourcing.py).
     """
     f, p = model.firms, model.params
-    f.price[:] = (1.0 + f.markup) * (model.wage / f.productivity + p.material_cost * (1.0 + f.input_cost_gap))
+    unit_materials = p.material_cost * (1.0 + f.input_cost_gap + f.import_cost_gap)
+    f.price[:] = (1.0 + f.markup) * (model.wage / f.productivity + unit_materials)
 
 
 def _cell_constant(model) -> np.ndarray:

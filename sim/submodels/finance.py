@@ -72,11 +72,12 @@ def spendable(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
 def book_production_costs(model) -> None:
     """Wages, materials, depreciation, overhead and interest of the quarter.
 
-    production = w L + c (1 + gamma) Y + delta kappa L + F (materials cheaper or dearer with
-    regional suppliers, submodels/supply.py); interest = r D - r_g c G (guaranteed loans pay less).
+    production = w L + c (1 + gamma + gamma^I) Y + delta kappa L + F (materials cheaper or dearer with
+    regional suppliers, submodels/supply.py, and foreign ones, submodels/sourcing.py); interest = r D - r_g c G
+    (guaranteed loans pay less).
     """
     f, p = model.firms, model.params
-    np.multiply(p.material_cost * (1.0 + f.input_cost_gap), f.output, out=f.materials)
+    np.multiply(p.material_cost * (1.0 + f.input_cost_gap + f.import_cost_gap), f.output, out=f.materials)
     np.multiply(model.wage, f.employees, out=f.wage_bill)
     model.quarter_costs["production"] = (
         f.wage_bill + f.materials + p.depreciation * p.capital_per_worker * f.employees + p.fixed_cost

@@ -1,4 +1,4 @@
-"""Shocks: scenario-declared disturbances to markets, credit, exchange rates and rivals (ODD 7.9).
+"""Shocks: scenario-declared disturbances to markets, credit, exchange rates, rivals and suppliers (ODD 7.9).
 
 Effects are recomputed from scratch every quarter from the shocks active in
 it, so a shock ends exactly when its window does and never leaks into later
@@ -31,6 +31,7 @@ def apply(model) -> None:
     rival_shift = np.zeros((N_MARKETS, N_NICHES))
     price = np.ones(N_MARKETS)
     leverage, extra_rate = 1.0, 0.0
+    undelivered = np.zeros(N_MARKETS)
     for shock in p.shocks.values():
         if not shock.active(step):
             continue
@@ -49,9 +50,14 @@ def apply(model) -> None:
         elif kind == "credit_crunch":
             leverage *= 1.0 - size
             extra_rate += shock.rate_increase
+        elif kind == "supply_disruption":
+            # shares of orders not delivered combine like independent failures
+            hit = np.isin(MARKETS, shock.markets)
+            undelivered[hit] = 1.0 - (1.0 - undelivered[hit]) * (1.0 - size)
     mk.demand_multiplier = demand
     mk.growth_shift = growth
     mk.rival_quality_shift = rival_shift
     mk.price_factor = price
     model.leverage = p.leverage_max * leverage
     model.interest_rate = p.interest_rate + extra_rate
+    model.supply_disruption = undelivered  # submodels/sourcing.py delivers the rest

@@ -170,7 +170,9 @@ def trade(model) -> None:
     A client's order to each supplier is its share of ``subcontract_share`` x
     material cost x output, at the supplier's relative price; a supplier
     short of capacity serves every client the same fraction, and the client
-    buys the rest outside at the outside price.
+    buys the rest outside at the outside price. A supplier short of a share x_j
+    of its foreign inputs (submodels/sourcing.py) serves (1 - x_j) of what its
+    capacity beyond its uncut output, Y_j / (1 - x_j), would serve.
     """
     f, p, links = model.firms, model.params, model.supply
     f.b2b_sales[:] = 0.0
@@ -184,8 +186,12 @@ def trade(model) -> None:
     value = need * relative_price
     units = value / f.price[rs]
     asked = np.bincount(rs, weights=units, minlength=f.n)
-    spare = np.maximum(f.employees * f.productivity - f.output, 0.0)
+    # a supplier short of a share x of its foreign inputs (submodels/sourcing.py) made (1 - x) of its output
+    # and delivers (1 - x) of what its capacity would have served
+    kept = 1.0 - f.input_shortfall
+    spare = np.maximum(f.employees * f.productivity - f.output / np.maximum(kept, 1e-12), 0.0)
     fill = np.where(asked > 0, np.minimum(1.0, spare / np.maximum(asked, 1e-300)), 1.0)
+    fill *= kept
     served = fill[rs]
     links.fill = (1.0 - FILL_WEIGHT) * links.fill + FILL_WEIGHT * served  # reliability over a few quarters
     f.b2b_sales[:] = np.bincount(rs, weights=value * served, minlength=f.n)
