@@ -62,6 +62,10 @@ def _log_attractiveness(model, i: int, m: int) -> float:
         math.log(price) + math.log((1 + market.trade_cost) * mk.price_factor[m]) - math.log(mk.rival_price[m, k])
     )
     value += f.fit[i, m] + f.match[i, m] + (math.log(p.trial_reach) if f.trial[i, m] else 0.0)
+    if f.affiliate[i, m] == 1:  # a sales-and-service affiliate (ODD 7.20)
+        value += p.service_appeal
+    elif f.affiliate[i, m] == 2:  # an assembly plant: service, and no trade cost
+        value += p.service_appeal + market.price_weight * math.log(1 + market.trade_cost)
     return min(max(value, -200.0), 200.0)
 
 
@@ -85,9 +89,13 @@ def test_one_cells_market_shares(monkeypatch):
             share[i, j] = old[i, j] + p.customer_inertia_speed * (target - old[i, j])
             materials = p.material_cost * (1 + f.input_cost_gap[i] + f.import_cost_gap[i])
             price = (1 + f.markup[i]) * (m.wage / f.productivity[i] + materials)
-            tau = p.markets[list(p.markets)[j]].trade_cost
-            demanded[i] += mk.expenditure[j, k] * share[i, j] / ((1 + tau) * mk.price_factor[j]) / price
+            plant = f.affiliate[i, j] == 2  # buyers pay no trade cost; a share lambda is made abroad (ODD 7.20)
+            tau = 0.0 if plant else p.markets[list(p.markets)[j]].trade_cost
+            units = mk.expenditure[j, k] * share[i, j] / ((1 + tau) * mk.price_factor[j]) / price
+            demanded[i] += units * (1.0 - p.assembly_local_share) if plant else units
         served_fraction = [min(1.0, f.employees[i] * f.productivity[i] / max(demanded[i], 1e-12)) for i in range(n)]
+
+        assert f.affiliate.any()  # the rule is checked with affiliates in the cell's market too
 
         def compare(m2):
             f2 = m2.firms

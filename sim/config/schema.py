@@ -807,6 +807,113 @@ class Params(BaseModel):
     )
     entrant_productivity_sd: float = _p(0.35, "log s.d.", "dispersion of entrants' productivity", ge=0, le=3)
 
+    # --- foreign affiliates and foreign ownership (sim/submodels/affiliates.py, ODD 7.20) -------------
+    # Assumptions, not calibrated: chosen so that affiliate owners are a small minority of the
+    # firms, concentrated among the largest (docs/ODD.md, section 7.20, where each is discussed).
+    affiliate_attention: float = _p(
+        0.25,
+        "1/quarter",
+        "probability that an exporter reviews how it serves its foreign markets in a quarter",
+        ge=0,
+        le=1,
+    )
+    affiliate_horizon: int = _p(
+        20,
+        "quarters",
+        "horizon over which an affiliate's extra profits are weighed against its setup cost",
+        ge=1,
+        le=400,
+    )
+    affiliate_exit_patience: int = _p(
+        4,
+        "quarters",
+        "an affiliate that does worse than exporting this many quarters in a row is closed",
+        ge=1,
+        le=400,
+    )
+    service_fixed_cost: float = _p(
+        15.0,
+        "x P_m",
+        "quarterly fixed cost of a sales-and-service affiliate, in multiples of the market's presence cost",
+        ge=0,
+        le=1000,
+    )
+    service_setup_cost: float = _p(
+        15.0,
+        "x F_m",
+        "sunk cost of opening a sales-and-service affiliate, in multiples of the market's entry cost",
+        ge=0,
+        le=1000,
+    )
+    service_appeal: float = _p(
+        0.25,
+        "log points",
+        "rise of buyers' valuation of a firm that serves them through its own service affiliate",
+        ge=0,
+        le=5,
+    )
+    service_presence_saving: float = _p(
+        0.5,
+        "share",
+        "share of the presence cost an affiliate (of either kind) does instead of trips and agents",
+        ge=0,
+        le=1,
+    )
+    assembly_fixed_cost: float = _p(
+        80.0,
+        "x P_m",
+        "quarterly fixed cost of an assembly plant, in multiples of the market's presence cost",
+        ge=0,
+        le=1000,
+    )
+    assembly_setup_cost: float = _p(
+        100.0, "x F_m", "sunk cost of opening an assembly plant, in multiples of the market's entry cost", ge=0, le=1000
+    )
+    assembly_local_share: float = _p(
+        0.5,
+        "share",
+        "share of the value an assembly plant sells that is produced abroad (the rest: parts shipped from the region)",
+        ge=0,
+        le=1,
+    )
+    assembly_wage_ratio: float = _p(
+        0.6, "share", "labour cost per worker of an assembly plant abroad, relative to the region's wage", ge=0, le=10
+    )
+    acquisition_rate: float = _p(
+        0.004,
+        "1/year",
+        "yearly probability that a foreign group buys a firm of acquisition_reference_employees "
+        "employees, of average productivity, that does not export",
+        ge=0,
+        le=1,
+    )
+    acquisition_reference_employees: float = _p(
+        50.0, "employees", "size at which the acquisition hazard is acquisition_rate", gt=0, le=1e6
+    )
+    acquisition_size_elasticity: float = _p(
+        1.0, "elasticity", "of the acquisition hazard to the firm's employees", ge=0, le=5
+    )
+    acquisition_productivity_elasticity: float = _p(
+        1.0,
+        "elasticity",
+        "of the acquisition hazard to the firm's productivity relative to the region's mean",
+        ge=0,
+        le=10,
+    )
+    acquisition_exporter_premium: float = _p(
+        1.0, "share", "relative rise of the acquisition hazard for a firm that exports", ge=0, le=100
+    )
+    acquired_rd_factor: float = _p(
+        0.8, "multiple", "an acquired firm's R&D intensity, times this (part of R&D moves to the group)", ge=0, le=10
+    )
+    acquired_sourcing_factor: float = _p(
+        0.7,
+        "multiple",
+        "an acquired firm's regional suppliers, times this (part of its inputs bought by the group)",
+        ge=0,
+        le=1,
+    )
+
     # --- policies and shocks (sim/specs.py; docs/scenarios.md) -------------------
     budget_reference_firms: int = _p(
         35_000,

@@ -210,8 +210,57 @@ class ExportConsortia(_ForeignMarketPolicy):
     )
 
 
+NON_EU_MARKETS: tuple[str, ...] = tuple(m for m in FOREIGN_MARKETS if m != "eu")
+
+
+class InvestmentAbroad(_ForeignMarketPolicy):
+    """Subsidised loans for opening affiliates outside the EU (after SIMEST: L. 100/1990, D.Lgs. 143/1998).
+
+    A firm opening a sales-and-service affiliate or an assembly plant in a covered market borrows
+    ``loan_share`` of the setup cost outside its bank credit, repaid in equal instalments over
+    ``loan_quarters``, at ``rate_cut`` a quarter below the market rate. The instrument's budget is
+    charged at grant with the present value of that interest subsidy over the loan's schedule, which
+    is also the aid counted under de minimis (submodels/affiliates.py).
+    """
+
+    instrument: Literal["investment_abroad"]
+    markets: list[str] = Field(
+        default_factory=lambda: list(NON_EU_MARKETS), description="markets outside the EU the loans cover"
+    )
+    max_employees: float = Field(
+        1e6, gt=0, le=1e6, description="eligibility: firms with fewer employees (SIMEST lends to firms of any size)"
+    )
+    loan_share: float = Field(0.7, gt=0, le=1, description="share of the affiliate's setup cost lent")
+    rate_cut: float = Field(
+        0.0075, ge=0, le=0.1, description="interest taken off the loan, per quarter (market rate minus subsidised rate)"
+    )
+    loan_quarters: int = Field(24, ge=1, le=400, description="the loan is repaid in this many quarterly instalments")
+    modes: list[Literal["service", "assembly"]] = Field(
+        default_factory=lambda: ["service", "assembly"], description="affiliates the loans finance"
+    )
+
+    @field_validator("markets")
+    @classmethod
+    def _outside_eu(cls, v: list[str]) -> list[str]:
+        if "eu" in v:
+            raise ValueError("investment_abroad covers markets outside the EU; remove 'eu'")
+        return v
+
+    @field_validator("modes")
+    @classmethod
+    def _modes(cls, v: list[str]) -> list[str]:
+        if not v or len(set(v)) != len(v):
+            raise ValueError("name each mode once: service, assembly")
+        return v
+
+
 PolicySpec = Annotated[
-    EUInternationalisation | UniversityVouchers | CreditGuarantee | TrainingSubsidy | ExportConsortia,
+    EUInternationalisation
+    | UniversityVouchers
+    | CreditGuarantee
+    | TrainingSubsidy
+    | ExportConsortia
+    | InvestmentAbroad,
     Field(discriminator="instrument"),
 ]
 INSTRUMENTS: dict[str, type[_Policy]] = {
@@ -220,6 +269,7 @@ INSTRUMENTS: dict[str, type[_Policy]] = {
     "credit_guarantee": CreditGuarantee,
     "training": TrainingSubsidy,
     "export_consortia": ExportConsortia,
+    "investment_abroad": InvestmentAbroad,
 }
 
 

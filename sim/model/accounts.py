@@ -15,13 +15,15 @@ def net_worth(model, rows: slice | int | np.ndarray = slice(None)) -> np.ndarray
 
 
 def bank_debt(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
-    """B_i = D_i - a c_i G_i: debt that counts against the bank limit (a share a of the guaranteed part does not).
+    """B_i = D_i - a c_i G_i - S_i: debt that counts against the bank limit (a share a of the guaranteed part does not).
 
     a = guarantee_capital_relief: the guaranteed part carries less risk for the bank, which lends
-    part of it on top of what it would lend the firm on its own.
+    part of it on top of what it would lend the firm on its own. S_i: the firm's subsidised
+    investment-abroad loans (ODD 7.20), lent outside its bank credit.
     """
     f = model.firms
-    return f.debt[rows] - model.params.guarantee_capital_relief * f.guarantee_cover[rows] * f.guaranteed[rows]
+    bank = f.debt[rows] - model.params.guarantee_capital_relief * f.guarantee_cover[rows] * f.guaranteed[rows]
+    return bank - f.abroad_loan[rows]  # an investment-abroad loan is not the bank's (submodels/affiliates.py)
 
 
 def credit_headroom(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:

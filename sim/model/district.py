@@ -15,6 +15,7 @@ from sim.model.firms import FirmTable
 from sim.model.initial import initialise
 from sim.model.observe import Observer
 from sim.submodels import (
+    affiliates,
     competition,
     consortia,
     demand,
@@ -57,6 +58,8 @@ STREAMS = (
     "specialisation",
     "learning",
     "finance",
+    "affiliates",
+    "acquisitions",
 )
 
 
@@ -101,6 +104,7 @@ class DistrictModel(mesa.Model):
         """One quarter."""
         self._begin_quarter()
         policy.begin_quarter(self)
+        affiliates.begin_quarter(self)
         shocks.apply(self)
         demand.evolve(self)
         consortia.share_information(self)
@@ -120,6 +124,8 @@ class DistrictModel(mesa.Model):
         knowhow.spill(self)
         undecided = internationalisation.review_markets(self)
         consortia.form(self, undecided)
+        affiliates.review(self)
+        affiliates.acquire(self)
         specialisation.review(self)
         employment.adjust(self)
         finance.settle(self)

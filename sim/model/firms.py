@@ -79,6 +79,17 @@ FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "import_share": (np.float64, (N_MARKETS,)),  # share of material inputs bought from each market's suppliers
     "import_cost_gap": (np.float64, ()),  # relative change of the unit material cost due to foreign suppliers
     "input_shortfall": (np.float64, ()),  # share of this quarter's inputs foreign suppliers failed to deliver
+    # --- foreign affiliates and foreign ownership (submodels/affiliates.py, ODD 7.20) ---
+    "affiliate": (np.int8, (N_MARKETS,)),  # affiliate in each market: 0 none, 1 sales and service, 2 assembly plant
+    "affiliate_loss_quarters": (np.int16, (N_MARKETS,)),  # consecutive quarters the affiliate did worse than exporting
+    "affiliate_sales": (np.float64, (N_MARKETS,)),  # sales made through the firm's affiliate in each market
+    "abroad_sales": (np.float64, (N_MARKETS,)),  # value of those sales produced abroad (assembly plants)
+    "jobs_abroad": (np.float64, ()),  # workers of the firm's assembly plants abroad (not regional employment)
+    "abroad_loan": (np.float64, ()),  # subsidised investment-abroad loan outstanding (not bank credit)
+    "abroad_loan_instalment": (np.float64, ()),  # principal of that loan due each quarter
+    "abroad_rate_cut": (np.float64, ()),  # quarterly interest the subsidy takes off that loan
+    "foreign_owned": (np.bool_, ()),  # bought by a foreign group (submodels/affiliates.py, acquisitions)
+    "acquired_step": (np.int32, ()),  # step of that acquisition (0: never acquired)
 }
 
 
@@ -212,6 +223,10 @@ class FirmTable:
 #: (going on is worth less than closing); or no successor takes over.
 EXIT_CAUSES: tuple[str, ...] = ("insolvency", "closure", "succession")
 INSOLVENCY, CLOSURE, SUCCESSION = 1, 2, 3
+
+#: How a firm serves a foreign market through an affiliate, coded 0, 1, 2 in ``affiliate`` (ODD 7.20).
+AFFILIATE_KINDS: tuple[str, ...] = ("none", "service", "assembly")
+NO_AFFILIATE, SERVICE_AFFILIATE, ASSEMBLY_PLANT = 0, 1, 2
 
 #: The foreign markets as a mask over market columns.
 FOREIGN_COLUMNS = np.arange(N_MARKETS) != DOMESTIC

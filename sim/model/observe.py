@@ -29,7 +29,7 @@ from sim.model.firms import (
 )
 from sim.model.links import degree, supply_counts, supply_rows
 from sim.model.world import FOREIGN_MARKETS, MARKETS, N_MARKETS, N_NICHES, N_PROVINCES, NICHES, PROVINCES
-from sim.submodels import consortia, knowhow, sourcing, specialisation, supply
+from sim.submodels import affiliates, consortia, knowhow, sourcing, specialisation, supply
 from sim.submodels.finance import net_worth
 from sim.submodels.policy import INSTRUMENT_TYPES
 
@@ -40,6 +40,24 @@ STRUCTURE_COLUMNS: tuple[str, ...] = (
     *(f"employment_{c}" for c in SIZE_CLASSES),
     *(f"n_exporters_{p}" for p in PROVINCES),
     *(f"employment_{p}" for p in PROVINCES),
+)
+
+#: Foreign affiliates and foreign ownership (submodels/affiliates.py, ODD 7.20).
+AFFILIATE_COLUMNS: tuple[str, ...] = (
+    "n_affiliates",
+    "n_service_affiliates",
+    "n_assembly_plants",
+    "n_affiliate_owners",
+    "affiliates_opened",
+    "affiliates_closed",
+    "affiliate_sales",
+    *(f"affiliate_sales_{m}" for m in FOREIGN_MARKETS),
+    "abroad_production",
+    "affiliate_jobs_abroad",
+    "abroad_loans",
+    "abroad_loan_stock",
+    "n_acquired",
+    "n_foreign_owned",
 )
 
 MODEL_COLUMNS: tuple[str, ...] = (
@@ -102,6 +120,7 @@ MODEL_COLUMNS: tuple[str, ...] = (
     "n_consortia",
     # global sourcing (submodels/sourcing.py)
     *sourcing.COLUMNS,
+    *AFFILIATE_COLUMNS,
 )
 
 # Bit patterns of served markets -> names, for the panel's ``markets`` column.
@@ -196,7 +215,9 @@ def indicators(
         wage_bill += float(exiting_flows["wage_bill"])
         exits_by_cause += exiting_flows["exits_by_cause"]
     sales = float(by_market.sum())
-    exports = float(by_market[1:].sum())
+    abroad = affiliates.abroad_by_market(model, exiting_flows)  # made abroad by the firms' plants: not exported
+    value_added -= float(abroad.sum())  # the region's value added counts production in the region only
+    exports = float(by_market[1:].sum() - abroad[1:].sum())
     w = f.employees / max(employment, 1e-12)
     know_how, fit = knowhow.fit(model)
     small = specialisation.is_small_specialised(model, fit=fit)
@@ -221,7 +242,7 @@ def indicators(
         "n_trial_exporters": int(any_per_row(f.trial).sum()),
         "n_indirect_exporters": int(indirect_exporters(model, exporter).sum()),
         "exporter_share": float(exporter.mean()) if f.n else 0.0,
-        **{f"exports_{m}": float(by_market[i + 1]) for i, m in enumerate(FOREIGN_MARKETS)},
+        **{f"exports_{m}": float(by_market[i + 1] - abroad[i + 1]) for i, m in enumerate(FOREIGN_MARKETS)},
         **structure(model, exporter),
         "mean_productivity": float((w * f.productivity).sum()),
         # grouping by niche is cached: next quarter's partner search and imitation reuse it
@@ -255,6 +276,7 @@ def indicators(
         "consortia_formed": int(model.consortia_formed),
         "n_consortia": consortia.n_consortia(model),
         **sourcing.metrics(model),
+        **affiliates.indicators(model, exiting_flows),
     }
     return row
 
@@ -320,7 +342,7 @@ def province_totals(model, exiting_flows: dict[str, np.ndarray] | None = None) -
     """Firms, employment, exporters (end of quarter) and exports (incl. firms that exited) by province."""
     f = model.firms
     province = f.province.astype(np.intp)
-    exports = np.bincount(province, weights=row_sums(f.sales[:, 1:]), minlength=N_PROVINCES)
+    exports = np.bincount(province, weights=row_sums(f.sales[:, 1:] - f.abroad_sales[:, 1:]), minlength=N_PROVINCES)
     if exiting_flows is not None:
         exports = exports + exiting_flows["province_exports"]
     return {
@@ -387,7 +409,7 @@ class Observer:
             "age": (model.steps - f.entered_step[mask]).astype(np.int32),
             "employees": copy(f.employees),
             "sales": copy(f.revenue),
-            "export_sales": row_sums(sales[:, 1:]),
+            "export_sales": row_sums(sales[:, 1:] - take_rows(f.abroad_sales, mask)[:, 1:]),
             "n_markets": served.sum(axis=1).astype(np.int8),
             "trial_markets": take_rows(f.trial, mask).sum(axis=1).astype(np.int8),
             "indirect_exporter": indirect_exporters(model, exporters(f.served))[mask],
@@ -406,7 +428,7 @@ class Observer:
             "n_suppliers": n_suppliers[mask].astype(np.int32),
             "n_clients": n_clients[mask].astype(np.int32),
             "b2b_sales": copy(f.b2b_sales),
-            "value_added": copy(f.revenue) - copy(f.materials),
+            "value_added": copy(f.revenue) - copy(f.materials) - row_sums(take_rows(f.abroad_sales, mask)),
             "know_how": know_how,
             "specialisation": fit,
             "niche_entered": copy(f.niche_entered),
@@ -420,6 +442,11 @@ class Observer:
             "imported_input_share": take_rows(f.import_share, mask).sum(axis=1),
             "exited": np.full(n, exited),
             "exit_cause": copy(f.exit_cause),
+            # foreign affiliates and ownership (ODD 7.20)
+            "affiliate_markets": market_codes(take_rows(f.affiliate, mask) > 0),
+            "affiliate_sales": row_sums(take_rows(f.affiliate_sales, mask)),
+            "jobs_abroad": copy(f.jobs_abroad),
+            "foreign_owned": copy(f.foreign_owned),
         }
 
     def record_panel(self, model) -> None:
@@ -440,11 +467,14 @@ class Observer:
         self.exiting_flows = {
             "by_market": sales.sum(axis=0),
             "profit": f.profit[rows].sum(),
-            "province_exports": np.bincount(province, weights=row_sums(sales[:, 1:]), minlength=N_PROVINCES),
-            "value_added": f.revenue[rows].sum() - f.materials[rows].sum(),
+            "province_exports": np.bincount(
+                province, weights=row_sums(sales[:, 1:] - f.abroad_sales[rows, 1:]), minlength=N_PROVINCES
+            ),
+            "value_added": f.revenue[rows].sum() - f.materials[rows].sum() - f.abroad_sales[rows].sum(),
             "wage_bill": f.wage_bill[rows].sum(),
             "exits_by_cause": np.bincount(f.exit_cause[rows], minlength=len(EXIT_CAUSES) + 1),
             "small_specialised": specialisation.is_small_specialised(model, rows, fit=chunk["specialisation"]).sum(),
+            **affiliates.exiting_flows(model, rows),
         }
 
     def province_frame(self) -> pd.DataFrame:
@@ -470,6 +500,7 @@ class Observer:
                 "n_indirect_exporters": np.int64,
                 "n_entries": np.int64,
                 "n_exits": np.int64,
+                **{name: np.int64 for name in AFFILIATE_COLUMNS if name.startswith(("n_", "affiliates_"))},
                 **{f"n_exits_{cause}": np.int64 for cause in EXIT_CAUSES},
                 **{name: np.int64 for name in STRUCTURE_COLUMNS if not name.startswith("employment_")},
             }
@@ -483,6 +514,7 @@ class Observer:
         frame["province"] = pd.Categorical.from_codes(frame["province"].astype(np.int8), categories=list(PROVINCES))
         frame["niche"] = pd.Categorical.from_codes(frame["niche"].astype(np.int8), categories=list(NICHES))
         frame["markets"] = _MARKET_LISTS[frame["markets"].to_numpy()]
+        frame["affiliate_markets"] = _MARKET_LISTS[frame["affiliate_markets"].to_numpy()]
         frame["exit_cause"] = pd.Categorical.from_codes(
             frame["exit_cause"].astype(np.int8), categories=["", *EXIT_CAUSES]
         )
@@ -526,4 +558,8 @@ class Observer:
             "imported_input_share": np.zeros(0),
             "exited": np.zeros(0, bool),
             "exit_cause": np.zeros(0, np.int8),
+            "affiliate_markets": np.zeros(0, np.int64),
+            "affiliate_sales": np.zeros(0),
+            "jobs_abroad": np.zeros(0),
+            "foreign_owned": np.zeros(0, bool),
         }

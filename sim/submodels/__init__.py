@@ -21,6 +21,8 @@ sim.model; none imports sim.run, sim.experiments or sim.cli.
 | ``supply`` | 7.16 | supply chains: subcontracting to smaller regional firms |
 | ``specialisation`` | 7.17 | deepening a niche, moving to a related one |
 | ``consortia`` | 7.18 | export consortia and network contracts |
+| ``guarantees`` | 7.19 | a public guarantee fund for SME bank loans |
+| ``affiliates`` | 7.20 | foreign affiliates (proximity-concentration), inward acquisitions |
 
 Observation (7.8) and space (7.13) are in sim/model.
 """

@@ -11,7 +11,9 @@ of the gap to s* each quarter. A firm that cannot serve its demand
 (capacity = employees x productivity) is rationed and the unserved buyers go
 to the rivals. Because alpha < 1, a firm's equilibrium size grows with its
 competitiveness with elasticity 1/(1 - alpha) but does not explode, unlike a
-pure replicator.
+pure replicator. A firm's own affiliate in a market (ODD 7.20) raises its appeal
+there, and an assembly plant's buyers pay no trade cost; the units a plant makes
+abroad are not the region's (they use no regional capacity).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.arrays import flat_index, row_sums, served_cells
-from sim.model.firms import firm_cell_totals, niche_rows
+from sim.model.firms import ASSEMBLY_PLANT, SERVICE_AFFILIATE, firm_cell_totals, niche_rows
 from sim.model.world import N_MARKETS, N_NICHES
 
 #: |ln a| is clipped here: a firm that far from its rivals has a share of 0 or 1 either way.
@@ -88,6 +90,7 @@ def log_attractiveness(model) -> np.ndarray:
     trial = np.flatnonzero(f.trial)
     if trial.size:
         out.ravel()[trial] += np.log(p.trial_reach)
+    add_affiliate_appeal(model, out)  # a firm's own affiliate raises its appeal (ODD 7.20)
     return np.clip(out, -LOG_ATTRACTIVENESS_BOUND, LOG_ATTRACTIVENESS_BOUND, out=out)
 
 
@@ -157,7 +160,8 @@ def clear_markets(model) -> None:
     # what the firm would invoice at its own price (the price cancels out).
     invoiced = np.zeros((f.n, N_MARKETS))
     np.put(invoiced, cells, mk.expenditure.T.ravel()[cell] * share * (1.0 / ((1.0 + tau) * mk.price_factor))[markets])
-    demanded = row_sums(invoiced) / f.price  # units
+    abroad = produce_abroad(model, invoiced)  # assembly plants: no trade cost, units made abroad
+    demanded = row_sums(invoiced) / f.price - abroad  # units made in the region
     capacity = f.employees * f.productivity
     served_fraction = np.minimum(1.0, capacity / np.maximum(demanded, 1e-12))
 
@@ -167,3 +171,59 @@ def clear_markets(model) -> None:
     f.output[:] = demanded * served_fraction
     np.multiply(invoiced, served_fraction[:, None], out=f.sales)
     f.revenue[:] = row_sums(f.sales)
+    book_affiliate_sales(model, abroad, served_fraction)
+
+
+# --- what a firm's affiliate changes in its market (ODD 7.20, sim/submodels/affiliates.py) ------------
+
+
+def appeal_bonus(model, codes: np.ndarray) -> np.ndarray:
+    """Log appeal an affiliate adds, for affiliate ``codes`` of shape (rows, markets).
+
+    zeta_S for a sales-and-service affiliate; zeta_S + bp_m ln(1 + tau_m) for an assembly plant
+    (its buyers pay no trade cost: at the logit, a price lower by the factor 1 + tau_m).
+    """
+    plant = np.where(codes == ASSEMBLY_PLANT, assembly_bonus(model)[None, :], 0.0)
+    return np.where(codes == SERVICE_AFFILIATE, model.params.service_appeal, plant)
+
+
+def add_affiliate_appeal(model, log_attract: np.ndarray) -> None:
+    """ln a_im += the affiliate's bonus (``appeal_bonus``), in place, on the cells where the firm has an affiliate."""
+    f = model.firms
+    rows, markets = np.nonzero(f.affiliate)
+    if rows.size:
+        codes = f.affiliate[rows, markets]
+        bonus = np.where(codes == SERVICE_AFFILIATE, model.params.service_appeal, assembly_bonus(model)[markets])
+        log_attract[rows, markets] += bonus
+
+
+def assembly_bonus(model) -> np.ndarray:
+    """zeta_S + bp_m ln(1 + tau_m): the log appeal of an assembly plant in each market."""
+    p = model.params
+    return p.service_appeal + p.market_array("price_weight") * np.log1p(p.market_array("trade_cost"))
+
+
+def produce_abroad(model, invoiced: np.ndarray) -> np.ndarray | float:
+    """Where a firm has an assembly plant its buyers pay no trade cost: invoiced_im *= 1 + tau_m, in place.
+
+    Returns the units its plants make abroad, U_i = lambda sum_m invoiced_im / p_i over its plants
+    (lambda = assembly_local_share), or 0.0 when no firm has a plant.
+    """
+    rows, markets = np.nonzero(model.firms.affiliate == ASSEMBLY_PLANT)
+    if rows.size == 0:
+        return 0.0
+    invoiced[rows, markets] *= 1.0 + model.params.market_array("trade_cost")[markets]
+    units = np.zeros(model.firms.n)
+    np.add.at(units, rows, invoiced[rows, markets])
+    return model.params.assembly_local_share * units / model.firms.price
+
+
+def book_affiliate_sales(model, abroad_units: np.ndarray | float, served_fraction: np.ndarray) -> None:
+    """After clearing: affiliates' sales, the value produced abroad and the plants' jobs abroad, U_i / A_i."""
+    f = model.firms
+    if not f.affiliate.any() and not f.affiliate_sales.any() and not f.jobs_abroad.any():
+        return
+    through = f.affiliate > 0
+    np.multiply(f.sales, through, out=f.affiliate_sales)
+    np.multiply(f.sales, (f.affiliate == ASSEMBLY_PLANT) * model.params.assembly_local_share, out=f.abroad_sales)
+    f.jobs_abroad[:] = abroad_units * served_fraction / f.productivity

@@ -123,7 +123,7 @@ def settle(model) -> None:
 
     buffer = p.cash_buffer * (model.wage * f.employees + p.material_cost * f.output + p.fixed_cost)
     excess = np.maximum(f.cash - buffer, 0.0)
-    repay = np.minimum(excess, f.debt - f.guaranteed)  # early repayment goes to the bank's own loans
+    repay = np.minimum(excess, f.debt - f.guaranteed - f.abroad_loan)  # early repayment goes to the bank's own loans
     f.cash[:] -= repay
     f.debt[:] -= repay
     f.cash[:] -= p.payout_rate * (excess - repay)

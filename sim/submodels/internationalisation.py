@@ -136,6 +136,7 @@ def leave(model, cells: np.ndarray | tuple[np.ndarray, np.ndarray], update: bool
     f.consortium[cells] = False
     f.consortium_group[cells] = 0
     f.loss_quarters[cells] = 0
+    f.affiliate[cells] = 0  # leaving a market closes the firm's affiliate there (submodels/affiliates.py)
     if update:
         update_rival_share(model)
 

@@ -69,6 +69,9 @@ def wanted_suppliers(model) -> np.ndarray:
     """Suppliers a firm wants: ``suppliers_per_worker`` x employees, 1 to max_suppliers, if it is a client (else 0)."""
     f, p = model.firms, model.params
     want = np.clip(np.rint(p.suppliers_per_worker * f.employees), 1, p.max_suppliers).astype(np.int64)
+    if f.foreign_owned.any():  # a foreign-owned firm buys part of its inputs through its group (ODD 7.20)
+        factor = np.where(f.foreign_owned, p.acquired_sourcing_factor, 1.0)
+        want = np.maximum(np.rint(want * factor), 1).astype(np.int64)
     return np.where(f.employees >= p.subcontract_min_employees, want, 0)
 
 
