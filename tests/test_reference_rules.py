@@ -132,13 +132,15 @@ def _contact_serves(model, i: int, market: int) -> bool:
 
 
 def _spendable(model, i: int) -> float:
-    """S_i = max(pending, (pending + lambda NW - bank debt) / (1 + lambda)), NW after this quarter's booked result."""
+    """S_i = max(pending, (pending + lambda_i NW - B_i) / (1 + lambda_i)), NW after this quarter's booked result."""
     f, p = model.firms, model.params
     booked = sum(float(costs[i]) for costs in model.quarter_costs.values())
     pending = f.cash[i] + f.revenue[i] - booked - model.quarter_investment[i]
     worth = p.capital_per_worker * f.employees[i] + pending - f.debt[i]
-    lam = model.leverage
-    return max(pending, (pending + lam * worth - (f.debt[i] - f.guaranteed[i])) / (1 + lam))
+    rated = max(int(f.bank_rating[i]), 1)  # banks lend a share of the limit by rating class (0: not rated yet)
+    lam = model.leverage * p.rating_limits[rated - 1]
+    bank = f.debt[i] - p.guarantee_capital_relief * f.guarantee_cover[i] * f.guaranteed[i]
+    return max(pending, (pending + lam * worth - bank) / (1 + lam))
 
 
 GH_NODES, GH_WEIGHTS = np.polynomial.hermite.hermgauss(5)

@@ -938,6 +938,23 @@ class Params(BaseModel):
         ge=0,
         le=1,
     )
+    rating_bounds: list[float] = Field(
+        default_factory=lambda: [0.06, 0.03, 0.0, -0.05],
+        description="banks' rating: score s = return on sales - rating_leverage_weight x debt / assets at or above "
+        "each bound gives classes 1-4, below the last class 5",
+        json_schema_extra={"unit": "score"},
+    )
+    rating_leverage_weight: float = _p(0.2, "-", "weight of debt / assets in the banks' rating score", ge=0, le=100)
+    rating_spreads: list[float] = Field(
+        default_factory=lambda: [0.0, 0.001, 0.002, 0.004, 0.008],
+        description="interest banks add to interest_rate for rating classes 1-5 (assumed: 0 to 3.2 points a year)",
+        json_schema_extra={"unit": "1/quarter"},
+    )
+    rating_limits: list[float] = Field(
+        default_factory=lambda: [1.0, 1.0, 1.0, 0.8, 0.5],
+        description="share of the credit limit leverage_max x net worth banks grant to rating classes 1-5 (assumed)",
+        json_schema_extra={"unit": "share"},
+    )
     credit_review: float = _p(
         0.25, "1/quarter", "probability that a firm renews its credit lines with its bank in a quarter", ge=0, le=1
     )
@@ -950,6 +967,13 @@ class Params(BaseModel):
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Params:
+        bounds = self.rating_bounds
+        if len(bounds) != 4 or any(a <= b for a, b in zip(bounds, bounds[1:], strict=False)):
+            raise ValueError("rating_bounds: give 4 score bounds, decreasing (the lowest score of classes 1 to 4)")
+        for name, low, high in (("rating_spreads", 0.0, 1.0), ("rating_limits", 0.0, 1.0)):
+            values = getattr(self, name)
+            if len(values) != 5 or any(not low <= v <= high for v in values):
+                raise ValueError(f"{name}: give 5 values (rating classes 1-5), each from {low} to {high}")
         missing = [m for m in MARKETS if m not in self.markets]
         unknown = [m for m in self.markets if m not in MARKETS]
         if unknown:

@@ -1,11 +1,36 @@
-"""A firm's balance sheet as banks see it: net worth, the debt that counts against its limit, the headroom left.
+"""A firm's balance sheet as banks see it: its rating, net worth, the debt that counts against its limit, the headroom.
 
-Shared by finance (ODD 7.6) and the guarantee fund (ODD 7.19), which both lend against it.
+Shared by finance (ODD 7.6) and the guarantee fund (ODD 7.19), which both lend against it. Banks rate
+every firm each quarter from its accounts (classes 1, safest, to 5) and price and limit its credit by class.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def rating_classes(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
+    """Banks' class 1-5 of firms ``rows``: s = pibar_i / R_i - w_D D_i / (kappa L_i + cash_i^+); 1 + #(bounds > s).
+
+    Return on sales (profit trend over revenue) and leverage (debt over assets), the ratios
+    credit scoring weighs most.
+    """
+    f, p = model.firms, model.params
+    assets = p.capital_per_worker * f.employees[rows] + np.maximum(f.cash[rows], 0.0)
+    score = f.profit_trend[rows] / np.maximum(f.revenue[rows], 1e-9)
+    score -= p.rating_leverage_weight * f.debt[rows] / np.maximum(assets, 1e-9)
+    return (1 + (score[:, None] < np.asarray(p.rating_bounds)[None, :]).sum(axis=1)).astype(np.int8)
+
+
+def by_class(values: list[float], classes: np.ndarray) -> np.ndarray:
+    """A per-class value (classes 1-5) for each firm; class 0 (not rated yet) takes class 1's."""
+    table = np.asarray([values[0], *values])
+    return table[classes]
+
+
+def credit_multiple(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
+    """lambda_i = l m_k: banks lend firm i up to this multiple of its net worth (l: leverage_max, less in a crunch)."""
+    return model.leverage * by_class(model.params.rating_limits, model.firms.bank_rating[rows])
 
 
 def net_worth(model, rows: slice | int | np.ndarray = slice(None)) -> np.ndarray:
@@ -27,6 +52,6 @@ def bank_debt(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
 
 
 def credit_headroom(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
-    """How much more a firm could borrow now: H_i = max(l max(NW_i, 0) - B_i, 0)."""
-    limit = model.leverage * np.maximum(net_worth(model, rows), 0.0)
+    """How much more a firm could borrow now: H_i = max(lambda_i max(NW_i, 0) - B_i, 0)."""
+    limit = credit_multiple(model, rows) * np.maximum(net_worth(model, rows), 0.0)
     return np.maximum(limit - bank_debt(model, rows), 0.0)

@@ -68,6 +68,7 @@ FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
     "guaranteed": (np.float64, ()),  # part of the debt guaranteed by a policy fund
     "guarantee_cover": (np.float64, ()),  # share of the guaranteed debt the fund repays on default
     "guarantee_instalment": (np.float64, ()),  # principal of guaranteed loans due each quarter
+    "bank_rating": (np.int8, ()),  # banks' rating class (1-5) this quarter (0: not rated yet)
     "rating": (np.int8, ()),  # rating class (1-5) at the firm's latest guarantee (0: never rated)
     "collab_until": (np.int32, ()),  # last step of the current university collaboration (0: none)
     "university": (np.int8, ()),  # index of the partner university (-1: none)

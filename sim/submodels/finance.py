@@ -1,19 +1,20 @@
-"""Finance: the quarter's accounts, bank credit limited by net worth, insolvency (ODD 7.6).
+"""Finance: the quarter's accounts, bank credit priced and limited by rating, insolvency (ODD 7.6).
 
 Net worth is capital (capital_per_worker x employees) plus cash minus debt.
-Banks lend up to ``leverage_max`` times net worth (less in a credit crunch,
-see submodels/shocks.py) and call in a share ``credit_recall`` of any debt above
-that limit each quarter. A firm whose cash stays
-negative after borrowing up to its limit, or whose net worth turns
-negative, is insolvent and exits. Cash above a buffer repays debt first;
-part of what remains is paid out.
+Banks rate each firm every quarter (classes 1-5, sim/model/accounts.py), charge
+``interest_rate`` plus the class's spread, and lend up to ``leverage_max`` times
+net worth times the class's share ``rating_limits`` (less in a credit crunch, see
+submodels/shocks.py); each quarter they call in a share ``credit_recall`` of any
+debt above that limit. A firm whose cash stays negative after borrowing up to its
+limit, or whose net worth turns negative, is insolvent and exits. Cash above a
+buffer repays debt first; part of what remains is paid out.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.model.accounts import bank_debt, credit_headroom, net_worth
+from sim.model.accounts import bank_debt, by_class, credit_headroom, credit_multiple, net_worth, rating_classes
 from sim.model.firms import INSOLVENCY
 from sim.submodels import guarantees
 
@@ -53,19 +54,19 @@ def liquidity(model) -> np.ndarray:
     f, p = model.firms, model.params
     pending = pending_cash(model)
     worth = p.capital_per_worker * f.employees + pending - f.debt
-    return pending + np.maximum(model.leverage * np.maximum(worth, 0.0) - bank_debt(model), 0.0)
+    return pending + np.maximum(credit_multiple(model) * np.maximum(worth, 0.0) - bank_debt(model), 0.0)
 
 
 def spendable(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
     """The most firms ``rows`` (default all) can spend on an expense (which lowers net worth, and so the credit limit).
 
-    Spending x leaves pending - x + max(leverage (NW - x) - debt, 0) >= 0 when
-    x <= max(pending, (pending + leverage NW - debt) / (1 + leverage)).
+    Spending x leaves pending - x + max(lambda_i (NW - x) - B_i, 0) >= 0 when
+    x <= max(pending, (pending + lambda_i NW - B_i) / (1 + lambda_i)), lambda_i = credit_multiple.
     """
     f, p = model.firms, model.params
     pending = pending_cash(model, rows)
     worth = p.capital_per_worker * f.employees[rows] + pending - f.debt[rows]
-    lam = model.leverage
+    lam = credit_multiple(model, rows)
     return np.maximum(pending, (pending + lam * worth - bank_debt(model, rows)) / (1.0 + lam))
 
 
@@ -73,8 +74,8 @@ def book_production_costs(model) -> None:
     """Wages, materials, depreciation, overhead and interest of the quarter.
 
     production = w L + c (1 + gamma + gamma^I) Y + delta kappa L + F (materials cheaper or dearer with
-    regional suppliers, submodels/supply.py, and foreign ones, submodels/sourcing.py); interest = r D - r_g c G
-    (guaranteed loans pay less).
+    regional suppliers, submodels/supply.py, and foreign ones, submodels/sourcing.py); interest =
+    (r + s_k) D - r_g c G (s_k: the spread of the firm's rating class; guaranteed loans pay less).
     """
     f, p = model.firms, model.params
     np.multiply(p.material_cost * (1.0 + f.input_cost_gap + f.import_cost_gap), f.output, out=f.materials)
@@ -83,7 +84,8 @@ def book_production_costs(model) -> None:
         f.wage_bill + f.materials + p.depreciation * p.capital_per_worker * f.employees + p.fixed_cost
     )
     # the guaranteed part of a loan is cheaper: its risk is the fund's
-    model.quarter_costs["interest"] = model.interest_rate * f.debt
+    f.bank_rating[:] = rating_classes(model)  # banks rate every firm on its latest accounts
+    model.quarter_costs["interest"] = (model.interest_rate + by_class(p.rating_spreads, f.bank_rating)) * f.debt
     if f.guarantee_instalment.any():
         model.quarter_costs["interest"] -= p.guaranteed_rate_discount * f.guarantee_cover * f.guaranteed
 
@@ -93,7 +95,7 @@ def settle(model) -> None:
 
     pi_i = revenue - costs; cash += pi_i - investment; banks call in
     k_r max(B_i - l NW_i, 0) (B: bank debt); guaranteed loans pay their instalment;
-    a firm short of cash borrows up to its headroom H_i = max(l max(NW_i, 0) - B_i, 0),
+    a firm short of cash borrows up to its headroom H_i = max(lambda_i max(NW_i, 0) - B_i, 0),
     then against a guarantee if a fund is active; cash above the buffer b (w L + c Y + F)
     repays the bank's own loans, and a share of what is left is paid out. A firm with cash < 0 or NW < 0
     after all this is insolvent and exits at the end of the step.
@@ -108,7 +110,7 @@ def settle(model) -> None:
 
     # Banks do not renew credit above the limit: a share of the excess is called
     # in. Guaranteed credit is meant to sit above the limit and is not recalled.
-    limit = model.leverage * np.maximum(net_worth(model), 0.0)
+    limit = credit_multiple(model) * np.maximum(net_worth(model), 0.0)
     recall = p.credit_recall * np.maximum(bank_debt(model) - limit, 0.0)
     f.cash[:] -= recall
     f.debt[:] -= recall
