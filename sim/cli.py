@@ -151,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cal.add_argument("--steps", type=_count("--steps", 1), default=None, help="override the file's quarters per run")
     cal.add_argument("--firms", type=_count("--firms", 1), default=None, help="override the file's number of firms")
+    cal.add_argument(
+        "--method",
+        choices=["sobol+cmaes", "lhs+cmaes", "sobol", "lhs", "cmaes"],
+        default=None,
+        help="override the file's search (cmaes: refine from the scenario's own values)",
+    )
     cal.add_argument("--recover", action="store_true", help="identification check: fit moments the model made itself")
     _executor_options(cal)
     cal.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -232,7 +238,12 @@ def _experiment(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace) -> int:
     problem = load_calibration(
-        args.file, budget=args.budget, replications=args.replications, steps=args.steps, n_firms=args.firms
+        args.file,
+        budget=args.budget,
+        method=args.method,
+        replications=args.replications,
+        steps=args.steps,
+        n_firms=args.firms,
     )
     if args.scheduler and args.executor != "dask":
         raise ScenarioError("--scheduler is for --executor dask")

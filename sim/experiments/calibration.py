@@ -129,7 +129,11 @@ class Search(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     budget: int = Field(1000, ge=2, le=10_000_000, description="model runs of the search (points x replications)")
-    method: Literal["sobol+cmaes", "lhs+cmaes", "sobol", "lhs"] = "sobol+cmaes"
+    method: Literal["sobol+cmaes", "lhs+cmaes", "sobol", "lhs", "cmaes"] = Field(
+        "sobol+cmaes",
+        description="space-filling design, then CMA-ES from its best point; or 'cmaes': CMA-ES from the scenario's "
+        "own values (a local refinement after a model change)",
+    )
     initial_share: float = Field(0.4, gt=0, le=1, description="share of the budget spent on the space-filling stage")
     sigma: float = Field(0.2, gt=0, le=1, description="CMA-ES initial step, as a share of each parameter's range")
     popsize: int | None = Field(None, ge=2, le=10_000, description="CMA-ES points a generation (empty: 4 + 3 ln d)")
@@ -245,7 +249,7 @@ def resolve_calibration_path(name: str | Path) -> Path:
 
 
 def load_calibration(name: str | Path, **overrides: Any) -> Problem:
-    """Read a calibration file, apply command-line overrides (``budget`` goes to the search), validate everything.
+    """Read a calibration file, apply command-line overrides (``budget``, ``method`` go to the search), validate all.
 
     Checks, each a one-line ScenarioError: the file's keys and values; the
     scenario loads; every free parameter is a numeric parameter of it and
@@ -254,10 +258,11 @@ def load_calibration(name: str | Path, **overrides: Any) -> Problem:
     path = resolve_calibration_path(name)
     data = read_toml(path)
     data.setdefault("name", path.stem)
-    budget = overrides.pop("budget", None)
+    search = {k: overrides.pop(k) for k in ("budget", "method") if overrides.get(k) is not None}
+    overrides.pop("budget", None), overrides.pop("method", None)
     data.update({k: v for k, v in overrides.items() if v is not None})
-    if budget is not None:
-        data["search"] = {**data.get("search", {}), "budget": budget}
+    if search:
+        data["search"] = {**data.get("search", {}), **search}
     try:
         spec = Calibration.model_validate(data)
     except ValidationError as exc:
@@ -308,7 +313,18 @@ def load_calibration(name: str | Path, **overrides: Any) -> Problem:
             del selected[name]
     if not selected:
         raise ScenarioError(f"{path}: no moment left to fit")
-    return Problem(spec, path, base, selected, skipped)
+    problem = Problem(spec, path, base, selected, skipped)
+    if spec.search.method == "cmaes" and problem.start() is None:
+        outside = [
+            n
+            for n, lo, hi in zip(problem.names, problem.low, problem.high, strict=True)
+            if not lo <= parameter_value(base, n, "parameters") <= hi
+        ]
+        raise ScenarioError(
+            f"{path}: search.method 'cmaes' starts from the scenario's values, but {', '.join(outside)} "
+            "lie outside their bounds: widen the bounds or use 'sobol+cmaes'"
+        )
+    return problem
 
 
 # --------------------------------------------------------------------------
@@ -472,12 +488,17 @@ def _cma(problem: Problem, x0: np.ndarray) -> cma.CMAEvolutionStrategy:
 
 
 def search(problem: Problem, evaluator: Evaluator) -> Evaluation:
-    """Space-filling stage, then CMA-ES from the best point, within the budget of model runs; returns the best point."""
+    """Space-filling stage (or the scenario's values alone), then CMA-ES from the best point, within the budget."""
     spec = problem.spec.search
     reps = len(evaluator.seeds)
     budget_points = max(spec.budget // reps, 1)
-    refine = spec.method.endswith("+cmaes")
-    first = budget_points if not refine else max(1, min(budget_points, round(spec.budget * spec.initial_share / reps)))
+    refine = spec.method.endswith("cmaes")
+    if spec.method == "cmaes":
+        first = 1  # the scenario's own values (Problem.start, checked inside the bounds when loaded)
+    elif refine:
+        first = max(1, min(budget_points, round(spec.budget * spec.initial_share / reps)))
+    else:
+        first = budget_points
     evaluator.evaluate(space_filling(problem, first), "space-filling")
     left = budget_points - first
     if refine and left > 0:

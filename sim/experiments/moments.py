@@ -155,6 +155,41 @@ def p_export_start(t: RunTables) -> float:
 
 
 # --------------------------------------------------------------------------
+# Foreign affiliates and foreign ownership (ODD 7.20)
+
+
+def _affiliate_owner(t: RunTables) -> np.ndarray:
+    """Whether each row of ``alive`` owns an affiliate abroad (sales and service or assembly) at the wave."""
+    return t.alive["affiliate_markets"].map(len).to_numpy() > 0
+
+
+def affiliate_owner_share(t: RunTables) -> float:
+    """Share of firms owning at least one affiliate abroad, over the waves [share]."""
+    return float(_affiliate_owner(t).mean())
+
+
+def affiliate_owner_share_10_plus(t: RunTables) -> float:
+    """Share of firms with 10 employees or more owning at least one affiliate abroad, over the waves [share]."""
+    ten_plus = t.alive["employees"].to_numpy() >= 10
+    return float(_affiliate_owner(t)[ten_plus].mean()) if ten_plus.any() else float("nan")
+
+
+def affiliate_owner_share_by_size(t: RunTables) -> dict[str, float]:
+    """Share of firms owning an affiliate abroad in each size class (0-9, 10-49, 50-249, 250+ employees)."""
+    size = size_class(t.alive["employees"].to_numpy())
+    owner = _affiliate_owner(t)
+    return {
+        label: float(owner[size == k].mean()) if (size == k).any() else float("nan")
+        for k, (label, _) in enumerate(SIZE_CLASSES.values())
+    }
+
+
+def foreign_owned_share(t: RunTables) -> float:
+    """Share of firms controlled by a foreign group, over the waves [share]."""
+    return float(t.alive["foreign_owned"].to_numpy().mean())
+
+
+# --------------------------------------------------------------------------
 # Demography
 
 
@@ -296,6 +331,9 @@ CALIBRATION_MOMENTS: dict[str, Moment] = {
         Moment("micro_share_of_exporters", micro_share_of_exporters),
         Moment("export_intensity", export_intensity),
         *(Moment(f"export_share_{m}", _export_share(m)) for m in ("eu", "usa", "china", "russia")),
+        Moment("affiliate_owner_share", affiliate_owner_share),
+        Moment("affiliate_owner_share_10_plus", affiliate_owner_share_10_plus),
+        Moment("foreign_owned_share", foreign_owned_share),
         Moment("p_export_stay", p_export_stay),
         Moment("p_export_start", p_export_start),
         Moment("entry_rate", entry_rate),
