@@ -89,6 +89,27 @@ def test_a_bad_calibration_file_gets_one_line_exit_2_and_nothing_written(tiny, t
     assert not out.exists()
 
 
+def test_cmaes_refines_from_the_scenarios_own_values_and_refuses_a_start_outside_the_bounds(tiny, tmp_path, capsys):
+    tiny.write_text(TINY.replace("low = 0.01", "low = 0.005"))  # the baseline's entry rate inside
+    problem = load_calibration(tiny, method="cmaes", budget=8)
+    out = tmp_path / "refine"
+    calibrate(problem, out, SerialExecutor(), progress=False)
+    frame = pd.read_parquet(out / "evaluations.parquet")
+    first = frame[frame.stage == "space-filling"]
+    base = load_scenario("baseline")
+    assert len(first) == 1 and first.entry_rate.iloc[0] == pytest.approx(base.entry_rate)
+    assert first.entry_cost_scale.iloc[0] == pytest.approx(base.entry_cost_scale)
+    assert (frame.stage == "cmaes").sum() == 3  # 8 runs of 2 seeds: the start, then 3 points of CMA-ES
+    narrow = TINY.replace("low = 0.01", "low = 0.005").replace(
+        "low = 0.5\nhigh = 2.0", f"low = {base.entry_cost_scale + 0.1}\nhigh = 2.0"
+    )
+    tiny.write_text(narrow)
+    assert main(["calibrate", str(tiny), "--method", "cmaes", "--out", str(tmp_path / "no"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "outside the bounds of entry_cost_scale:" in err, err
+    assert not (tmp_path / "no").exists()
+
+
 def test_a_bad_target_file_is_refused_like_the_others(tiny, tmp_path, capsys):
     bad = tmp_path / "targets.toml"
     bad.write_text(TARGETS.read_text().replace("[moments.share_large]", "[moments.share_larg]"))

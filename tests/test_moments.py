@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.experiments.moments import CALIBRATION_MOMENTS, RunTables, measure, top_quintile_stay
+from sim.experiments.moments import (
+    CALIBRATION_MOMENTS,
+    RunTables,
+    affiliate_owner_share_by_size,
+    measure,
+    top_quintile_stay,
+)
 
 
 def _panel(rows: list[tuple]) -> pd.DataFrame:
@@ -48,6 +54,12 @@ def toy() -> RunTables:
     rows.append((12, 6, 2, 1, 10.0, 1.0, 0, 9, False))
     rows.append((16, 6, 2, 1, 12.0, 1.0, 0, 9, False))
     panel = _panel(rows)
+    # firm 3 (60 employees) opens an affiliate in the USA by the second wave; a foreign group buys firm 2
+    # (12 employees) before the third
+    panel["affiliate_markets"] = [
+        ("usa",) if (firm, step) in {(3, 12), (3, 16)} else () for firm, step in zip(panel.firm_id, panel.step)
+    ]
+    panel["foreign_owned"] = (panel.firm_id == 2) & (panel.step == 16)
     model = _model(
         16,
         n_firms=4.0,
@@ -83,6 +95,16 @@ def test_sizes_and_export_status(toy):
     # the one firm of 10-49 (firm 2) exports at one wave of three; firm 1 gives 3 of the 6 exporters' rows
     assert CALIBRATION_MOMENTS["exporter_share_10_49"].fn(toy) == pytest.approx(1 / 3)
     assert CALIBRATION_MOMENTS["micro_share_of_exporters"].fn(toy) == pytest.approx(3 / 6)
+
+
+def test_affiliate_owners_and_foreign_ownership(toy):
+    # 14 rows alive: firm 3 owns an affiliate at 2 of them; 6 rows have 10+ employees (firms 2 and 3)
+    assert CALIBRATION_MOMENTS["affiliate_owner_share"].fn(toy) == pytest.approx(2 / 14)
+    assert CALIBRATION_MOMENTS["affiliate_owner_share_10_plus"].fn(toy) == pytest.approx(2 / 6)
+    assert CALIBRATION_MOMENTS["foreign_owned_share"].fn(toy) == pytest.approx(1 / 14)
+    by_size = affiliate_owner_share_by_size(toy)
+    assert by_size == {"0-9": 0.0, "10-49": 0.0, "50-249": pytest.approx(2 / 3), "250+": by_size["250+"]}
+    assert np.isnan(by_size["250+"])  # no firm of 250+
 
 
 def test_export_transitions_count_each_firm_a_year_apart(toy):

@@ -321,8 +321,8 @@ def load_calibration(name: str | Path, **overrides: Any) -> Problem:
             if not lo <= parameter_value(base, n, "parameters") <= hi
         ]
         raise ScenarioError(
-            f"{path}: search.method 'cmaes' starts from the scenario's values, but {', '.join(outside)} "
-            "lie outside their bounds: widen the bounds or use 'sobol+cmaes'"
+            f"{path}: search.method 'cmaes' starts from the scenario's values, outside the bounds of "
+            f"{', '.join(outside)}: widen the bounds or use 'sobol+cmaes'"
         )
     return problem
 

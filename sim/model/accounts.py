@@ -13,13 +13,16 @@ def rating_classes(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
     """Banks' class 1-5 of firms ``rows``: s = pibar_i / R_i - w_D D_i / (kappa L_i + cash_i^+); 1 + #(bounds > s).
 
     Return on sales (profit trend over revenue) and leverage (debt over assets), the ratios
-    credit scoring weighs most.
+    credit scoring weighs most. A firm younger than ``rating_history_quarters`` has no year of
+    accounts to score: banks rate it on its business plan, class ``new_firm_rating_class``.
     """
     f, p = model.firms, model.params
     assets = p.capital_per_worker * f.employees[rows] + np.maximum(f.cash[rows], 0.0)
     score = f.profit_trend[rows] / np.maximum(f.revenue[rows], 1e-9)
     score -= p.rating_leverage_weight * f.debt[rows] / np.maximum(assets, 1e-9)
-    return (1 + (score[:, None] < np.asarray(p.rating_bounds)[None, :]).sum(axis=1)).astype(np.int8)
+    scored = 1 + (score[:, None] < np.asarray(p.rating_bounds)[None, :]).sum(axis=1)
+    young = model.steps - f.entered_step[rows] < p.rating_history_quarters
+    return np.where(young, p.new_firm_rating_class, scored).astype(np.int8)
 
 
 def by_class(values: list[float], classes: np.ndarray) -> np.ndarray:
