@@ -23,6 +23,7 @@ from sim.config.scenarios import with_values
 from sim.experiments.calibration import CALIBRATION_DIR, load_targets
 from sim.experiments.moments import (
     RunTables,
+    affiliate_owner_share_by_size,
     exporter_share_by_size,
     measure,
     p_export_start,
@@ -32,6 +33,7 @@ from sim.experiments.moments import (
 from sim.model import graph
 from sim.model.firms import EXIT_CAUSES
 from sim.model.links import supply_rows
+from sim.model.world import FOREIGN_MARKETS
 from sim.run import simulate
 from sim.submodels.policy import INSTRUMENT_TYPES
 
@@ -144,6 +146,18 @@ def district(seed: int, scenario: str = "baseline", steps: int | None = None, fi
          f"{p_export_stay(tables):.3f}, {p_export_start(tables):.3f}"),
         ("share of firms exporting by size class (0-9, 10-49, 50-249, 250+)",
          ", ".join(f"{v:.2f}" for v in exporter_share_by_size(tables).values())),
+        ("share of firms owning an affiliate abroad by size class (0-9, 10-49, 50-249, 250+)",
+         ", ".join(f"{v:.3f}" for v in affiliate_owner_share_by_size(tables).values())),
+        ("affiliate sales / exports after the burn-in: " + ", ".join(FOREIGN_MARKETS),
+         ", ".join(f"{after[f'affiliate_sales_{m}'].sum() / max(after[f'exports_{m}'].sum(), 1e-9):.2f}"
+                   for m in FOREIGN_MARKETS)),
+        ("jobs in assembly plants abroad / regional employment, last year",
+         f"{frame.affiliate_jobs_abroad.iloc[-4:].mean() / frame.employment.iloc[-4:].mean():.1%}"),
+        ("foreign-owned firms at the end; acquisitions a year per 1,000 firms after the burn-in",
+         f"{frame.n_foreign_owned.iloc[-1]:.0f}; "
+         f"{after.n_acquired.sum() / max(len(after) / 4, 1) / after.n_firms.mean() * 1000:.1f}"),
+        ("imported share of inputs, mean after the burn-in",
+         f"{after.imported_input_share.mean():.1%}"),
         ("exits after the burn-in: " + ", ".join(EXIT_CAUSES),
          ", ".join(f"{n} ({n / max(sum(exits.values()), 1):.0%})" for n in exits.values())),
     ]  # fmt: skip

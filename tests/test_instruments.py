@@ -8,6 +8,7 @@ import pytest
 
 from sim import DistrictModel, load_scenario
 from sim.config import ScenarioError
+from sim.model.accounts import rating_classes
 from sim.run import simulate
 from sim.submodels import guarantees, policy
 
@@ -47,6 +48,19 @@ def test_rating_classes_follow_return_on_sales_and_leverage(small_model):
     # the same firm with heavy debt rates worse
     f.debt[0] = 2.0 * (model.params.capital_per_worker * f.employees[0] + max(f.cash[0], 0.0))
     assert guarantees.rating(spec, model, rows[:1])[0] > 1
+
+
+def test_banks_rate_a_firm_without_a_year_of_accounts_on_its_business_plan(small_model):
+    model, f = small_model, small_model.firms
+    rows = np.arange(4)
+    f.revenue[rows], f.debt[rows] = 100.0, 0.0
+    f.profit_trend[rows] = [10.0, -20.0, 10.0, -20.0]  # classes 1 and 5 on their accounts
+    f.entered_step[rows] = [-40, -40, model.steps - 1, model.steps - 3]  # two old firms, two born this year
+    np.testing.assert_array_equal(rating_classes(model, rows), [1, 5, 3, 3])
+    model.params.new_firm_rating_class = 5
+    np.testing.assert_array_equal(rating_classes(model, rows), [1, 5, 5, 5])
+    model.params.rating_history_quarters = 0  # every firm scored on its accounts
+    np.testing.assert_array_equal(rating_classes(model, rows), [1, 5, 1, 5])
 
 
 def test_loan_terms_keep_the_bank_within_its_limit(small_model):
