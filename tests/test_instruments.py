@@ -8,9 +8,10 @@ import pytest
 
 from sim import DistrictModel, load_scenario
 from sim.config import ScenarioError
-from sim.model.accounts import rating_classes
+from sim.model.accounts import credit_headroom, credit_multiple, rating_classes
 from sim.run import simulate
 from sim.submodels import guarantees, policy
+from sim.submodels.finance import book_production_costs
 
 FIRMS = 600
 
@@ -61,6 +62,23 @@ def test_banks_rate_a_firm_without_a_year_of_accounts_on_its_business_plan(small
     np.testing.assert_array_equal(rating_classes(model, rows), [1, 5, 5, 5])
     model.params.rating_history_quarters = 0  # every firm scored on its accounts
     np.testing.assert_array_equal(rating_classes(model, rows), [1, 5, 1, 5])
+
+
+def test_banks_price_and_limit_credit_by_rating_class(small_model):
+    model, f, p = small_model, small_model.firms, small_model.params
+    rows = np.arange(5)
+    f.revenue[rows], f.debt[rows], f.entered_step[rows] = 100.0, 10.0, -40
+    f.profit_trend[rows] = [10.0, 4.0, 1.0, -3.0, -20.0]  # classes 1-5
+    f.guarantee_instalment[:] = 0.0
+    book_production_costs(model)
+    np.testing.assert_array_equal(f.bank_rating[rows], [1, 2, 3, 4, 5])
+    spreads = np.asarray(p.rating_spreads)
+    np.testing.assert_allclose(model.quarter_costs["interest"][rows], (model.interest_rate + spreads) * 10.0)
+    np.testing.assert_allclose(credit_multiple(model, rows), model.leverage * np.asarray(p.rating_limits))
+    # the riskier classes get less headroom on the same balance sheet
+    f.employees[rows], f.cash[rows] = 10.0, 0.0
+    headroom = credit_headroom(model, rows)
+    assert headroom[0] == headroom[2] > headroom[3] > headroom[4] > 0
 
 
 def test_loan_terms_keep_the_bank_within_its_limit(small_model):

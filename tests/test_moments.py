@@ -57,7 +57,8 @@ def toy() -> RunTables:
     # firm 3 (60 employees) opens an affiliate in the USA by the second wave; a foreign group buys firm 2
     # (12 employees) before the third
     panel["affiliate_markets"] = [
-        ("usa",) if (firm, step) in {(3, 12), (3, 16)} else () for firm, step in zip(panel.firm_id, panel.step)
+        ("usa",) if (firm, step) in {(3, 12), (3, 16)} else ()
+        for firm, step in zip(panel.firm_id, panel.step, strict=True)
     ]
     panel["foreign_owned"] = (panel.firm_id == 2) & (panel.step == 16)
     model = _model(
