@@ -198,12 +198,13 @@ def test_outputs_report_and_best_scenario(tiny, tmp_path, capsys):
 
 
 def test_recovery_finds_known_parameters_from_the_models_own_moments(tmp_path):
-    """calibration/recovery.toml at a smaller size: both parameters within 15 % of their range."""
+    """calibration/recovery.toml with two of its parameters and half its budget: both within 15 % of their range.
+
+    (At 500 or 1,000 firms and 28 quarters the moments are too noisy to pin the sunk cost down: 22-24 % errors.)
+    """
     text = (CALIBRATION_DIR / "recovery.toml").read_text()
     text = text.replace('targets = "targets/', f'targets = "{(CALIBRATION_DIR / "targets").as_posix()}/')
-    for old, new in (("n_firms = 2000", "n_firms = 500"), ("steps = 44", "steps = 28"), ("burn_in = 12", "burn_in = 8"),
-                     ("replications = 4", "replications = 3"), ("budget = 240", "budget = 90"),
-                     ("profile_points = 7", "profile_points = 0")):  # fmt: skip
+    for old, new in (("budget = 240", "budget = 120"), ("profile_points = 7", "profile_points = 0")):  # fmt: skip
         assert old in text
         text = text.replace(old, new)
     text = text[: text.index('[parameters."productivity_sd"]')]

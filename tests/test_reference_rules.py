@@ -71,6 +71,10 @@ def _log_attractiveness(model, i: int, m: int) -> float:
 
 def test_one_cells_market_shares(monkeypatch):
     model = _model(seed=4)
+    # one sales-and-service affiliate and one assembly plant, so that the rule is checked for both modes
+    f = model.firms
+    rows, cols = np.nonzero(f.served[:, 1:])
+    f.affiliate[rows[0], cols[0] + 1], f.affiliate[rows[-1], cols[-1] + 1] = 1, 2
 
     def check(m, *_):
         f, p, mk = m.firms, m.params, m.markets

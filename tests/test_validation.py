@@ -6,6 +6,7 @@ import re
 
 from sim.config import load_scenario
 from sim.config.scenarios import with_values
+from sim.model.world import FOREIGN_MARKETS
 from sim.run import simulate
 from sim.validation import district
 
@@ -16,7 +17,7 @@ def test_district_table_reports_the_runs_own_figures():
         line.strip("|").split(" | ") for line in text.splitlines() if line.startswith("| ") and "---" not in line
     )
     rows = {k.strip(): v.strip() for k, v in rows.items() if k.strip() != "what"}
-    assert len(rows) == 16 and all(rows.values())  # three steps of the path, thirteen figures
+    assert len(rows) == 21 and all(rows.values())  # three steps of the path, eighteen figures
     # the same run, by hand: exits after the burn-in by cause, and the path of firms
     params = with_values(load_scenario("baseline"), {"n_firms": 300})
     model = simulate(params, seed=4, steps=32, progress=False)
@@ -28,3 +29,9 @@ def test_district_table_reports_the_runs_own_figures():
     assert rows["step 32: firms, employment, exporter share"].startswith(f"{frame.n_firms.iloc[-1]:,.0f}, ")
     shares = [float(x) for x in rows["share of firms exporting by size class (0-9, 10-49, 50-249, 250+)"].split(", ")]
     assert all(0.0 <= x <= 1.0 for x in shares if x == x)
+    owners = rows["share of firms owning an affiliate abroad by size class (0-9, 10-49, 50-249, 250+)"].split(", ")
+    assert len(owners) == 4 and all(0.0 <= float(x) <= 1.0 for x in owners if x != "nan")
+    market = "affiliate sales / exports after the burn-in: " + ", ".join(FOREIGN_MARKETS)
+    eu = after.affiliate_sales_eu.sum() / after.exports_eu.sum()
+    assert rows[market].split(", ")[0] == f"{eu:.2f}"
+    assert rows["imported share of inputs, mean after the burn-in"] == f"{after.imported_input_share.mean():.1%}"
