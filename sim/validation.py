@@ -31,10 +31,12 @@ from sim.experiments.moments import (
     stylized_facts,
 )
 from sim.model import graph
+from sim.model.district import DistrictModel
 from sim.model.firms import EXIT_CAUSES
 from sim.model.links import supply_rows
 from sim.model.world import FOREIGN_MARKETS
 from sim.run import simulate
+from sim.submodels import guarantees
 from sim.submodels.policy import INSTRUMENT_TYPES
 
 #: Observed ranges from stylized-facts.md and emilia-romagna.md, for the report.
@@ -263,6 +265,44 @@ def evidence(seeds: list[int], firms: int = 3000, start: int = 21, end: int = 44
     return "\n".join(lines)
 
 
+def default_rates(seeds: list[int], firms: int = 4000, first: int = 20, last: int = 40) -> str:
+    """Yearly insolvency rate of each guarantee-fund rating class in the baseline: what ``default_rates`` should be.
+
+    Firms are rated (``guarantees.rating``, the credit_guarantee defaults) every four quarters
+    from ``first`` to ``last - 4``; a firm counts as a default if it exits insolvent within the
+    next four quarters.
+    """
+    base = load_scenario("baseline", n_firms=firms)
+    spec = load_scenario("baseline", policies={"g": {"instrument": "credit_guarantee", "budget_per_year": 1.0}})
+    spec = spec.policies["g"]
+    counts, defaults = np.zeros(5), np.zeros(5)
+    for seed in seeds:
+        model = DistrictModel(**base.model_dump(), rng=seed)
+        cohorts = {}
+        for step in range(1, last + 1):
+            model.step()
+            if first <= step <= last - 4 and (step - first) % 4 == 0:
+                f = model.firms
+                cohorts[step] = (f.firm_id.copy(), guarantees.rating(spec, model, np.arange(f.n)))
+        panel = model.observer.panel_frame()
+        insolvent = panel[panel.exited.to_numpy() & (panel.exit_cause == "insolvency").to_numpy()]
+        for step, (ids, classes) in cohorts.items():
+            window = insolvent[(insolvent.step > step) & (insolvent.step <= step + 4)]
+            dead = np.isin(ids, window.firm_id.to_numpy())
+            counts += np.bincount(classes - 1, minlength=5)
+            defaults += np.bincount(classes - 1, weights=dead, minlength=5)
+    lines = [
+        f"Baseline, {firms} firms, rated every year from quarter {first} to {last - 4}, seeds "
+        f"{', '.join(map(str, seeds))}; default: insolvent within four quarters.",
+        "",
+        "| class | share of firms | yearly default rate |",
+        "|---|---|---|",
+    ]
+    for k in range(5):
+        lines.append(f"| {k + 1} | {counts[k] / counts.sum():.1%} | {defaults[k] / max(counts[k], 1):.2%} |")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":  # pragma: no cover
     parser = argparse.ArgumentParser(description="Measure the moments and stylized facts on baseline runs (Markdown).")
     parser.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103, 104, 105])
@@ -271,8 +311,13 @@ if __name__ == "__main__":  # pragma: no cover
     parser.add_argument("--firms", type=int, default=None, help="number of firms (with --district)")
     parser.add_argument("--district", action="store_true", help="the district figures of one run (the first seed)")
     parser.add_argument("--evidence", action="store_true", help="the evidence checks of the voucher and the guarantee")
+    parser.add_argument(
+        "--default-rates", action="store_true", help="yearly default rates of the guarantee fund's rating classes"
+    )
     args = parser.parse_args()
-    if args.evidence:
+    if args.default_rates:
+        print(default_rates(args.seeds, args.firms or 4000))
+    elif args.evidence:
         print(evidence(args.seeds, args.firms or 3000))
     elif args.district:
         print(district(args.seeds[0], args.scenario, args.steps, args.firms))

@@ -8,7 +8,7 @@ from sim.config import load_scenario
 from sim.config.scenarios import with_values
 from sim.model.world import FOREIGN_MARKETS
 from sim.run import simulate
-from sim.validation import district
+from sim.validation import default_rates, district
 
 
 def test_district_table_reports_the_runs_own_figures():
@@ -35,3 +35,12 @@ def test_district_table_reports_the_runs_own_figures():
     eu = after.affiliate_sales_eu.sum() / after.exports_eu.sum()
     assert rows[market].split(", ")[0] == f"{eu:.2f}"
     assert rows["imported share of inputs, mean after the burn-in"] == f"{after.imported_input_share.mean():.1%}"
+
+
+def test_default_rates_by_class_rise_from_the_safest_to_the_riskiest_class():
+    text = default_rates([1], firms=1000)
+    rows = [line.strip("|").split(" | ") for line in text.splitlines() if line.startswith("| ") and "class" not in line]
+    shares = [float(r[1].strip(" %|")) for r in rows]
+    rates = [float(r[2].strip(" %|")) for r in rows]
+    assert len(rows) == 5 and abs(sum(shares) - 100.0) < 0.5
+    assert rates[4] > 5 * max(rates[0], 0.01) and rates[4] > rates[3] >= rates[0]  # class 5 defaults far more
