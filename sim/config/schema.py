@@ -808,8 +808,8 @@ class Params(BaseModel):
     entrant_productivity_sd: float = _p(0.35, "log s.d.", "dispersion of entrants' productivity", ge=0, le=3)
 
     # --- foreign affiliates and foreign ownership (sim/submodels/affiliates.py, ODD 7.20) -------------
-    # Assumptions, not calibrated: chosen so that affiliate owners are a small minority of the
-    # firms, concentrated among the largest (docs/ODD.md, section 7.20, where each is discussed).
+    # service_fixed_cost and acquisition_rate are calibrated (docs/validation.md), the others are
+    # assumptions (docs/ODD.md, section 7.20, where each is discussed).
     affiliate_attention: float = _p(
         0.25,
         "1/quarter",
