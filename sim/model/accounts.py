@@ -9,18 +9,28 @@ from __future__ import annotations
 import numpy as np
 
 
-def rating_classes(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
-    """Banks' class 1-5 of firms ``rows``: s = pibar_i / R_i - w_D D_i / (kappa L_i + cash_i^+); 1 + #(bounds > s).
+def score_classes(model, rows: slice | np.ndarray, bounds: list[float], leverage_weight: float) -> np.ndarray:
+    """Class 1-5 of firms ``rows`` on their accounts: s = pibar_i / R_i - w_D D_i / (kappa L_i + cash_i^+); 1 + #(b>s).
 
     Return on sales (profit trend over revenue) and leverage (debt over assets), the ratios
-    credit scoring weighs most. A firm younger than ``rating_history_quarters`` has no year of
-    accounts to score: banks rate it on its business plan, class ``new_firm_rating_class``.
+    credit scoring weighs most; shared by the banks (``rating_classes``) and the guarantee
+    fund (``guarantees.rating``), each with its own bounds b and weight w_D.
     """
     f, p = model.firms, model.params
     assets = p.capital_per_worker * f.employees[rows] + np.maximum(f.cash[rows], 0.0)
     score = f.profit_trend[rows] / np.maximum(f.revenue[rows], 1e-9)
-    score -= p.rating_leverage_weight * f.debt[rows] / np.maximum(assets, 1e-9)
-    scored = 1 + (score[:, None] < np.asarray(p.rating_bounds)[None, :]).sum(axis=1)
+    score -= leverage_weight * f.debt[rows] / np.maximum(assets, 1e-9)
+    return (1 + (score[:, None] < np.asarray(bounds)[None, :]).sum(axis=1)).astype(np.int8)
+
+
+def rating_classes(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
+    """Banks' class 1-5 of firms ``rows`` (``score_classes`` with rating_bounds, rating_leverage_weight).
+
+    A firm younger than ``rating_history_quarters`` has no year of accounts to score: banks
+    rate it on its business plan, class ``new_firm_rating_class``.
+    """
+    f, p = model.firms, model.params
+    scored = score_classes(model, rows, p.rating_bounds, p.rating_leverage_weight)
     young = model.steps - f.entered_step[rows] < p.rating_history_quarters
     return np.where(young, p.new_firm_rating_class, scored).astype(np.int8)
 
