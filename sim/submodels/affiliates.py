@@ -209,26 +209,23 @@ def close_losing(model) -> None:
 
 
 def open_initial(model) -> None:
-    """The affiliates the initial firms opened before the run: every cell where a mode pays, setup cost sunk.
+    """The affiliates the initial firms opened before the run: each cell moves to its best mode, setup cost sunk.
 
     At the first quarter's clearing, each exporter moves each market it serves in full to the mode
-    k of highest V_imk + K_km > 0 (``mode_values`` without the setup cost, paid in the past),
-    repeated while some cell still gains, so that the run starts with the affiliates its firms'
-    sales and costs call for rather than with none (docs/ODD.md, section 5).
+    k of highest V_imk + K_km > 0 (``mode_values`` with the setup cost added back: it was paid in
+    the past), so that the run starts with the affiliates its firms' sales and costs call for
+    rather than with none (docs/ODD.md, section 5). One pass: the argmax is over every mode above
+    the current one, and no cash moves.
     """
     f = model.firms
     rows = np.flatnonzero(exporters(f.served))
-    for _ in range(N_MODES - 1):  # export -> service -> assembly: at most two moves a cell
-        if rows.size == 0:
-            return
-        value = mode_values(model, rows) + setup_costs(model).T[None, :, :]
-        best = value.argmax(axis=2)
-        gains = np.take_along_axis(value, best[:, :, None], axis=2)[:, :, 0] > 0
-        if not gains.any():
-            return
-        r, m = np.nonzero(gains)
-        f.affiliate[rows[r], m] = best[r, m]
-        f.affiliate_loss_quarters[rows[r], m] = 0
+    if rows.size == 0:
+        return
+    value = mode_values(model, rows) + setup_costs(model).T[None, :, :]
+    best = value.argmax(axis=2)
+    r, m = np.nonzero(np.take_along_axis(value, best[:, :, None], axis=2)[:, :, 0] > 0)
+    f.affiliate[rows[r], m] = best[r, m]
+    f.affiliate_loss_quarters[rows[r], m] = 0
 
 
 def initial_owners(model) -> None:
