@@ -129,6 +129,57 @@ def test_assembly_plants_save_the_trade_cost_and_move_jobs_abroad():
     assert frame["affiliate_jobs_abroad"] == pytest.approx(f.jobs_abroad.sum())
 
 
+def test_the_initial_district_holds_the_affiliates_that_pay_with_their_setup_sunk():
+    """ODD section 5: each exporter's cell starts in the mode of highest value, setup paid in the past."""
+    model = DistrictModel(n_firms=1500, rng=2)
+    competition.clear_markets(model)
+    f = model.firms
+    assert f.affiliate.max() == 0
+    rows = np.flatnonzero(affiliates.exporters(f.served))
+    value = affiliates.mode_values(model, rows) + affiliates.setup_costs(model).T[None, :, :]
+    cash = f.cash.copy()
+    affiliates.open_initial(model)
+    codes = f.affiliate[rows]
+    pays = value.max(axis=2) > 0
+    assert pays.any()
+    np.testing.assert_array_equal(codes[pays], value.argmax(axis=2)[pays])  # the best mode where one pays
+    assert (codes[~pays] == affiliates.NONE).all()  # exporting where none does
+    assert (f.affiliate[np.setdiff1d(np.arange(f.n), rows)] == affiliates.NONE).all()
+    np.testing.assert_array_equal(f.cash, cash)  # no setup cost charged
+    owners = f.affiliate.max(axis=1) > 0
+    assert owners.mean() < 0.05
+    exporters_only = affiliates.exporters(f.served) & ~owners
+    assert f.employees[owners].mean() > 3 * f.employees[exporters_only].mean()
+
+
+def test_initial_foreign_owners_follow_the_acquisition_hazard_over_each_firms_age():
+    """Initial firm i is foreign-owned with probability 1 - (1 - h_i)^(a_i / 4), its R&D cut as after a purchase."""
+    owned, expected, large_owned, small_owned = 0, 0.0, [], []
+    for seed in (1, 2, 3):
+        model = DistrictModel(n_firms=3000, rng=seed, acquisition_rate=0.004)
+        f = model.firms
+        assert (f.acquired_step == 0).all()  # bought before the run
+        was = f.foreign_owned.copy()
+        f.foreign_owned[:] = False  # the hazard is zero for the owned: evaluate it as if none were
+        hazard = affiliates.acquisition_hazard(model)
+        f.foreign_owned[:] = was
+        age = np.maximum(-f.entered_step, 0) / 4.0
+        owned += int(was.sum())
+        expected += float((1.0 - (1.0 - hazard) ** age).sum())
+        large = f.employees >= 50
+        large_owned.append(was[large].mean())
+        small_owned.append(was[f.employees < 10].mean())
+        again = DistrictModel(n_firms=3000, rng=seed, acquisition_rate=0.004)
+        assert (again.firms.foreign_owned == was).all()  # the draw is part of the seed
+        unowned = DistrictModel(n_firms=3000, rng=seed, acquisition_rate=0.0).firms
+        assert not unowned.foreign_owned.any()
+        factor = model.params.acquired_rd_factor
+        np.testing.assert_allclose(f.rd_intensity[was], factor * unowned.rd_intensity[was])
+        np.testing.assert_array_equal(f.rd_intensity[~was], unowned.rd_intensity[~was])
+    assert owned > 20 and abs(owned - expected) < 4 * np.sqrt(expected)  # a binomial sum: within 4 sd
+    assert np.mean(large_owned) > 10 * np.mean(small_owned)
+
+
 @pytest.fixture(scope="module")
 def baseline_runs():
     runs = []

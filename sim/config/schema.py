@@ -67,13 +67,13 @@ def _default_markets() -> dict[str, MarketParams]:
                "price_weight", "quality_weight")  # fmt: skip
     # fmt: off
     rows = {
-        "italy":         (1.6, 0.35, 0.005, 0.020, 0, 0, 0.00, 4.470524575153206, 2.0),
-        "eu":            (5.0, 0.10335916248676202, 0.015, 0.015, 88, 15, 0.04, 4.16479666036862, 2.2),
-        "usa":           (5.0, 0.03604736331600396, 0.020, 0.020, 196, 32, 0.12, 2.5, 2.5),
-        "china":         (4.0, 0.0094735043414149, 0.050, 0.025, 226, 39, 0.15, 4.0, 1.6),
+        "italy":         (1.6, 0.35, 0.005, 0.020, 0, 0, 0.00, 4.083412471334158, 2.0),
+        "eu":            (5.0, 0.08363298607591785, 0.015, 0.015, 88, 15, 0.04, 5.352493297084436, 2.2),
+        "usa":           (5.0, 0.029326386318793952, 0.020, 0.020, 196, 32, 0.12, 2.5, 2.5),
+        "china":         (4.0, 0.00802483478098545, 0.050, 0.025, 226, 39, 0.15, 4.0, 1.6),
         "india":         (2.0, 0.016,  0.060, 0.030, 196, 32, 0.18, 4.5, 1.4),
         "brazil":        (1.5, 0.021,  0.025, 0.035, 171, 28, 0.18, 4.0, 1.6),
-        "russia":        (1.5, 0.022543912979163843, 0.020, 0.035, 163, 26, 0.15, 3.5, 1.6),
+        "russia":        (1.5, 0.02259125790456029, 0.020, 0.035, 163, 26, 0.15, 3.5, 1.6),
         "rest_of_world": (4.0, 0.045,  0.030, 0.025, 131, 22, 0.15, 3.5, 1.8),
     }
     # fmt: on
@@ -128,7 +128,7 @@ class Params(BaseModel):
         9.0, "employees", "mean initial firm size (region: ~300,000 employees / ~35,000 firms)", ge=1, le=1000
     )
     size_tail_shape: float = _p(
-        0.543509007112918, "-", "generalized-Pareto shape of initial size (Italian data: 0.5-1)", ge=0.05, le=0.95
+        0.5377279414409887, "-", "generalized-Pareto shape of initial size (Italian data: 0.5-1)", ge=0.05, le=0.95
     )
     max_employees: float = _p(5000.0, "employees", "cap on initial firm size", ge=1, le=1e6)
     productivity_mean: float = _p(
@@ -138,7 +138,7 @@ class Params(BaseModel):
         gt=0,
         le=1e4,
     )
-    productivity_sd: float = _p(0.5681995642666207, "log s.d.", "initial dispersion of log productivity", ge=0, le=3)
+    productivity_sd: float = _p(0.5161895058129742, "log s.d.", "initial dispersion of log productivity", ge=0, le=3)
     quality_sd: float = _p(
         0.05, "log s.d.", "dispersion of log quality beyond what size explains, at birth", ge=0, le=3
     )
@@ -155,7 +155,7 @@ class Params(BaseModel):
         le=1e3,
     )
     wage_growth: float = _p(
-        0.020401691205281326,
+        0.029658212680360174,
         "1/year",
         "growth of the national contract wage (CCNL): the wage path before regional bargaining",
         ge=-0.2,
@@ -172,7 +172,7 @@ class Params(BaseModel):
         "employment", "-", "how the region's productivity is averaged for the wage: over workers, or over firms"
     )
     material_cost: float = _p(0.70, "EUR thousand/unit", "intermediate input cost per unit of output", ge=0, le=100)
-    fixed_cost: float = _p(0.2554909522326213, "EUR thousand/quarter", "overhead every firm pays", ge=0, le=1e4)
+    fixed_cost: float = _p(0.20051607510910108, "EUR thousand/quarter", "overhead every firm pays", ge=0, le=1e4)
     capital_per_worker: float = _p(80.0, "EUR thousand/worker", "plant and machinery needed per worker", ge=0, le=1e4)
     depreciation: float = _p(0.02, "1/quarter", "depreciation of capital (replaced every quarter)", ge=0, le=1)
     markup_init: float = _p(0.20, "-", "initial mean markup over unit variable cost", ge=0, le=5)
@@ -200,7 +200,7 @@ class Params(BaseModel):
         0.04, "log points/quarter", "s.d. of the quarterly shock to a firm's match with its home buyers", ge=0, le=2
     )
     match_sd_foreign: float = _p(
-        0.3074792050967328,
+        0.25999972963729323,
         "log points/quarter",
         "s.d. of the quarterly shock to a firm's match with a foreign market's buyers",
         ge=0,
@@ -214,7 +214,7 @@ class Params(BaseModel):
         0.6, "1/quarter", "lambda: share of the gap to the logit share that buyers close each quarter", gt=0, le=1
     )
     rival_quality_growth: float = _p(
-        0.035684027290346004,
+        0.031077681065698762,
         "1/year",
         "trend growth of foreign rivals' quality (every market, unless it sets its own)",
         ge=-0.5,
@@ -277,10 +277,10 @@ class Params(BaseModel):
 
     # --- internationalisation ------------------------------------------------
     entry_cost_scale: float = _p(
-        0.5042206092830063, "-", "multiplier of every market's sunk entry cost (a lever for sweeps)", ge=0, le=100
+        0.5313010327761793, "-", "multiplier of every market's sunk entry cost (a lever for sweeps)", ge=0, le=100
     )
     presence_size_elasticity: float = _p(
-        0.2770474305812234,
+        0.405070423612448,
         "-",
         "phi: elasticity of a firm's presence cost abroad to its size, P_im = P_m (L_i / L_ref)^phi: a small firm "
         "reaches few buyers at a small cost (market penetration costs, Arkolakis 2010); 0 = the same P_m for all",
@@ -295,14 +295,14 @@ class Params(BaseModel):
     )
     discount_rate: float = _p(0.02, "1/quarter", "rate at which firms discount future profits", ge=0, le=1)
     entry_noise: float = _p(
-        1.2092989495152924,
+        1.1264702920972973,
         "log s.d.",
         "error of a firm's own study of its fit with a foreign market's buyers, before it sells there",
         ge=0,
         le=5,
     )
     fit_sd: float = _p(
-        1.99398562716254,
+        1.9999898569383932,
         "log s.d.",
         "dispersion of firms' fit with a foreign market's buyers: a firm learns its own only by selling there",
         ge=0,
@@ -316,14 +316,14 @@ class Params(BaseModel):
         le=1,
     )
     trial_cost_share: float = _p(
-        0.08962697218708285,
+        0.053337344629981055,
         "share",
         "what entering on trial costs, as a share of the sunk cost (and of the presence cost)",
         ge=0,
         le=1,
     )
     trial_reach: float = _p(
-        0.320666706307685,
+        0.31775002787151674,
         "share",
         "a trial entrant's reach of a market's buyers, as a share of a full entrant's",
         gt=0,
@@ -337,7 +337,7 @@ class Params(BaseModel):
         le=40,
     )
     entry_attention: float = _p(
-        0.03470863778214241, "1/quarter", "probability that a firm reviews its markets in a quarter", ge=0, le=1
+        0.0300296599720449, "1/quarter", "probability that a firm reviews its markets in a quarter", ge=0, le=1
     )
     market_exit_patience: int = _p(
         1, "quarters", "consecutive loss-making quarters before leaving a market", ge=1, le=400
@@ -724,21 +724,21 @@ class Params(BaseModel):
 
     # --- demography ----------------------------------------------------------
     closure_attention: float = _p(
-        0.06298392937927329,
+        0.06831275614585458,
         "1/quarter",
         "probability that an owner weighs going on against closing the firm in a quarter",
         ge=0,
         le=1,
     )
     owner_outside_option: float = _p(
-        3.0405287026524093,
+        3.762406002244839,
         "EUR thousand/quarter",
         "what an owner earns elsewhere once the firm is closed (on top of the firm's liquidation value)",
         ge=0,
         le=1e4,
     )
     succession_hazard: float = _p(
-        0.08927848975036073,
+        0.06584848220827333,
         "1/year",
         "probability that an old small firm finds no successor and closes, each year",
         ge=0,
@@ -751,19 +751,19 @@ class Params(BaseModel):
         10.0, "employees", "firms below this size face the succession hazard (family micro firms)", ge=1, le=1e6
     )
     entry_rate: float = _p(
-        0.008996014505744691,
+        0.009335553311215609,
         "1/quarter",
         "entrants per quarter per initial firm (plus one half) of a province and niche, at normal profitability",
         ge=0,
         le=1,
     )
     normal_margin: float = _p(
-        0.010560884249656066, "share of revenue", "local profit margin at which entry runs at entry_rate", ge=-1, le=1
+        0.02583725657945736, "share of revenue", "local profit margin at which entry runs at entry_rate", ge=-1, le=1
     )
     entry_profit_sensitivity: float = _p(8.0, "-", "response of entry to local profit margins", ge=0, le=1000)
     entrant_mean_employees: float = _p(3.0, "employees", "mean size of an entrant", ge=1, le=1000)
     entrant_productivity_gap: float = _p(
-        0.09663230606234785, "log points", "entrants' log productivity relative to the niche mean", ge=-3, le=3
+        0.14747627327090385, "log points", "entrants' log productivity relative to the niche mean", ge=-3, le=3
     )
     spinoff_share: float = _p(
         0.7,
@@ -832,7 +832,7 @@ class Params(BaseModel):
         le=400,
     )
     service_fixed_cost: float = _p(
-        18.150057558145015,
+        15.24388096925091,
         "x P_m",
         "quarterly fixed cost of a sales-and-service affiliate, in multiples of the market's presence cost",
         ge=0,
@@ -880,7 +880,7 @@ class Params(BaseModel):
         0.6, "share", "labour cost per worker of an assembly plant abroad, relative to the region's wage", ge=0, le=10
     )
     acquisition_rate: float = _p(
-        0.0033745847803163414,
+        0.001101522197161625,
         "1/year",
         "yearly probability that a foreign group buys a firm of acquisition_reference_employees "
         "employees, of average productivity, that does not export",

@@ -141,7 +141,7 @@ class CreditGuarantee(_Policy):
     )
     leverage_weight: float = Field(0.2, ge=0, le=100, description="weight of debt / assets in the rating score")
     default_rates: list[float] = Field(
-        default_factory=lambda: [0.0011, 0.0034, 0.0062, 0.016, 0.13],
+        default_factory=lambda: [0.0014, 0.0026, 0.0042, 0.011, 0.125],
         description="annual probability of default of classes 1-5, used to price each guarantee's expected loss",
     )
     fee_rate: float = Field(0.005, ge=0, le=1, description="one-off fee, share of the guaranteed amount")

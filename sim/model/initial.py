@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.model.firms import N_BUCKETS, bucket_keys, cell_totals
 from sim.model.world import N_NICHES
-from sim.submodels import demand, demography, employment, internationalisation, shocks, sourcing
+from sim.submodels import affiliates, demand, demography, employment, internationalisation, shocks, sourcing
 from sim.submodels.competition import attractiveness, log_attractiveness, set_prices, target_shares, update_rival_share
 
 INIT_ITERATIONS = 30
@@ -61,3 +61,4 @@ def initialise(model) -> None:
     f.cash[:] = p.initial_cash * sales
     f.debt[:] = p.initial_debt * p.capital_per_worker * f.employees
     demand.anchor_rivals(model)  # the rivals' gaps to the region, now that prices, appeal and sales are set
+    affiliates.initial_owners(model)  # foreign groups' past purchases (affiliates: at the first clearing)

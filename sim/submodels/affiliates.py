@@ -138,7 +138,12 @@ def mode_values(model, rows: np.ndarray) -> np.ndarray:
 
 
 def review(model) -> None:
-    """The quarter's affiliates: book their costs, close those that lose, open the ones that pay."""
+    """The quarter's affiliates: book their costs, close those that lose, open the ones that pay.
+
+    In the first quarter the district's history comes first (``open_initial``).
+    """
+    if model.steps == 1:
+        open_initial(model)
     book_costs(model)
     repay_loans(model)
     close_losing(model)
@@ -201,6 +206,41 @@ def close_losing(model) -> None:
     f.affiliate_loss_quarters[owners] = streak
     f.affiliate[owners] = np.where(closing, NONE, codes).astype(np.int8)
     model.affiliates_closed += int(closing.sum())
+
+
+def open_initial(model) -> None:
+    """The affiliates the initial firms opened before the run: each cell moves to its best mode, setup cost sunk.
+
+    At the first quarter's clearing, each exporter moves each market it serves in full to the mode
+    k of highest V_imk + K_km > 0 (``mode_values`` with the setup cost added back: it was paid in
+    the past), so that the run starts with the affiliates its firms' sales and costs call for
+    rather than with none (docs/ODD.md, section 5). One pass: the argmax is over every mode above
+    the current one, and no cash moves.
+    """
+    f = model.firms
+    rows = np.flatnonzero(exporters(f.served))
+    if rows.size == 0:
+        return
+    value = mode_values(model, rows) + setup_costs(model).T[None, :, :]
+    best = value.argmax(axis=2)
+    r, m = np.nonzero(np.take_along_axis(value, best[:, :, None], axis=2)[:, :, 0] > 0)
+    f.affiliate[rows[r], m] = best[r, m]
+    f.affiliate_loss_quarters[rows[r], m] = 0
+
+
+def initial_owners(model) -> None:
+    """Foreign groups' past purchases: initial firm i is foreign-owned with probability 1 - (1 - h_i)^(a_i / 4).
+
+    h_i the yearly ``acquisition_hazard``, a_i the firm's age in quarters (its drawn age at birth
+    of the run), so that the share of foreign-owned firms starts near the one the hazard sustains.
+    """
+    f = model.firms
+    if f.n == 0 or model.params.acquisition_rate <= 0:
+        return
+    age_years = np.maximum(-f.entered_step, 0) / 4.0
+    owned = model.streams["acquisitions"].random(f.n) < 1.0 - (1.0 - acquisition_hazard(model)) ** age_years
+    f.foreign_owned[owned] = True
+    f.rd_intensity[owned] *= model.params.acquired_rd_factor
 
 
 def open_affiliates(model) -> None:
