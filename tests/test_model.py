@@ -87,7 +87,10 @@ def test_model_frame_has_the_contract_columns(stepped_model):
     assert frame.year.iloc[0] == stepped_model.params.start_year and frame.quarter.iloc[:5].tolist() == [1, 2, 3, 4, 1]
     exports = frame[[f"exports_{m}" for m in FOREIGN_MARKETS]].sum(axis=1)
     np.testing.assert_allclose(exports, frame.export_sales, rtol=1e-9)
-    np.testing.assert_allclose(frame.domestic_sales + frame.export_sales, frame.sales, rtol=1e-9)
+    # sales = home + exports + what assembly plants abroad make there (not exported; ODD 7.20)
+    np.testing.assert_allclose(
+        frame.domestic_sales + frame.export_sales + frame.abroad_production, frame.sales, rtol=1e-9
+    )
     assert ((frame.hhi > 0) & (frame.hhi <= 1)).all()
     assert ((frame.niche_diversity > 0) & (frame.niche_diversity <= np.log(8) + 1e-12)).all()
 
