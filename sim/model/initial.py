@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.model.firms import N_BUCKETS, bucket_keys, cell_totals
 from sim.model.world import N_NICHES
-from sim.submodels import affiliates, demand, demography, employment, internationalisation, shocks, sourcing
+from sim.submodels import affiliates, demand, demography, employment, finance, internationalisation, shocks, sourcing
 from sim.submodels.competition import attractiveness, log_attractiveness, set_prices, target_shares, update_rival_share
 
 INIT_ITERATIONS = 30
@@ -58,7 +58,9 @@ def initialise(model) -> None:
     model.entrepreneurs = np.bincount(bucket_keys(f), minlength=N_BUCKETS) + 0.5
     sales = units * f.price
     f.revenue[:] = sales
+    f.output[:] = units
     f.cash[:] = p.initial_cash * sales
     f.debt[:] = p.initial_debt * p.capital_per_worker * f.employees
+    f.profit_trend[:] = f.operating_trend[:] = finance.at_rest_profit(model)  # the accounts of a quarter at rest
     demand.anchor_rivals(model)  # the rivals' gaps to the region, now that prices, appeal and sales are set
     affiliates.initial_owners(model)  # foreign groups' past purchases (affiliates: at the first clearing)
