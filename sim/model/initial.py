@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.model.firms import N_BUCKETS, bucket_keys, cell_totals
 from sim.model.world import N_NICHES
-from sim.submodels import affiliates, demand, demography, employment, finance, internationalisation, shocks, sourcing
+from sim.submodels import affiliates, demand, demography, employment, internationalisation, shocks, sourcing
 from sim.submodels.competition import attractiveness, log_attractiveness, set_prices, target_shares, update_rival_share
 
 INIT_ITERATIONS = 30
@@ -61,6 +61,23 @@ def initialise(model) -> None:
     f.output[:] = units
     f.cash[:] = p.initial_cash * sales
     f.debt[:] = p.initial_debt * p.capital_per_worker * f.employees
-    f.profit_trend[:] = f.operating_trend[:] = finance.at_rest_profit(model)  # the accounts of a quarter at rest
+    f.profit_trend[:] = f.operating_trend[:] = at_rest_profit(model)  # the accounts of a quarter at rest
     demand.anchor_rivals(model)  # the rivals' gaps to the region, now that prices, appeal and sales are set
     affiliates.initial_owners(model)  # foreign groups' past purchases (affiliates: at the first clearing)
+
+
+def at_rest_profit(model) -> np.ndarray:
+    """pi0_i = R_i - [w L_i + c (1 + gamma_i + gamma^I_i) Y_i + delta kappa L_i + F] - r D_i - rho_i R_i - P_i - S_i.
+
+    A quarter at the initial state: revenue R_i and output Y_i those the firm sells at rest, interest
+    at the base rate (no class spread yet), R&D rho_i R_i, presence costs abroad P_i and the costs of
+    foreign supply relationships S_i (ODD 7.3, 7.4, 7.22). It seeds the profit trends, so that banks
+    rate the initial firms, and their owners weigh closing, on accounts like the ones their history
+    would have left rather than on a trend of zero (ODD 5).
+    """
+    f, p = model.firms, model.params
+    materials = p.material_cost * (1.0 + f.input_cost_gap + f.import_cost_gap) * f.output
+    production = model.wage * f.employees + materials + p.depreciation * p.capital_per_worker * f.employees
+    presence = internationalisation.presence_paid(model, *internationalisation.foreign_served(model))
+    recurring = f.rd_intensity * f.revenue + presence + sourcing.relationship_costs(model)
+    return f.revenue - production - p.fixed_cost - model.interest_rate * f.debt - recurring

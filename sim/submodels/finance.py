@@ -70,20 +70,6 @@ def spendable(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
     return np.maximum(pending, (pending + lam * worth - bank_debt(model, rows)) / (1.0 + lam))
 
 
-def at_rest_profit(model) -> np.ndarray:
-    """pi0_i = R_i - [w L_i + c (1 + gamma_i + gamma^I_i) Y_i + delta kappa L_i + F] - r D_i: a quarter at rest.
-
-    Revenue R_i and output Y_i are those the initial firms sell at rest (model/initial.py), the
-    interest the base rate's (no class spread yet). It seeds the profit trends, so that banks rate
-    the initial firms, and their owners weigh closing, on accounts like the ones their history would
-    have left, not on a trend of zero (ODD 5).
-    """
-    f, p = model.firms, model.params
-    materials = p.material_cost * (1.0 + f.input_cost_gap + f.import_cost_gap) * f.output
-    production = model.wage * f.employees + materials + p.depreciation * p.capital_per_worker * f.employees
-    return f.revenue - production - p.fixed_cost - model.interest_rate * f.debt
-
-
 def book_production_costs(model) -> None:
     """Wages, materials, depreciation, overhead and interest of the quarter.
 

@@ -234,6 +234,11 @@ def book_presence_costs(model, exporting: np.ndarray, foreign: np.ndarray) -> No
 
     ``exporting``, ``foreign``: ``foreign_served(model)``. Cost item ``presence``.
     """
+    model.quarter_costs["presence"] = presence_paid(model, exporting, foreign)
+
+
+def presence_paid(model, exporting: np.ndarray, foreign: np.ndarray) -> np.ndarray:
+    """Each firm's presence costs of the quarter (``book_presence_costs``), shape (firms,)."""
     f, p = model.firms, model.params
     paid = np.zeros(f.n)
     scale = np.where(f.trial.take(exporting, axis=0), p.trial_cost_share, 1.0)
@@ -244,7 +249,7 @@ def book_presence_costs(model, exporting: np.ndarray, foreign: np.ndarray) -> No
         mine = presence_costs(model, members) * np.where(f.consortium[members], p.consortium_entry_share, 1.0)
         mine *= np.where(f.trial[members], p.trial_cost_share, 1.0)
         paid[members] = row_sums(f.served[members] * FOREIGN_COLUMNS[None, :] * mine)
-    model.quarter_costs["presence"] = paid
+    return paid
 
 
 def leave_losing_markets(model, exporting: np.ndarray, foreign: np.ndarray) -> np.ndarray:
