@@ -270,3 +270,22 @@ def test_a_district_that_empties_starts_again_from_entrants(seed):
     assert empty.size and (frame.n_firms.iloc[empty[0] :] >= 1).any()  # emptied, then founded again
     assert np.isfinite(frame[["employment", "sales", "mean_productivity"]].to_numpy()).all()
     assert np.isfinite(model.wage) and model.wage > 0
+
+
+def test_initial_firms_carry_the_accounts_of_a_quarter_at_rest():
+    """ODD 5: the profit trends start at a quarter at rest, so banks rate the initial firms on accounts, not on zero."""
+    model = DistrictModel(n_firms=1500, rng=3)
+    f = model.firms
+    start = dict(zip(f.firm_id.tolist(), f.profit_trend.tolist(), strict=True))
+    np.testing.assert_array_equal(f.operating_trend, f.profit_trend)
+    margin = f.profit_trend.sum() / f.revenue.sum()
+    assert 0.02 < margin < 0.12  # the operating margins of mechanical SMEs (calibration band 0.04-0.12)
+    model.step()
+    f = model.firms
+    kept = np.isin(f.firm_id, list(start))
+    seeded = np.array([start[i] for i in f.firm_id[kept].tolist()])
+    realised = f.profit[kept]
+    assert np.corrcoef(seeded, realised)[0, 1] > 0.8  # the first quarter's accounts are the ones seeded
+    assert 0.6 < realised.sum() / seeded.sum() < 1.2  # adjustment costs and spreads take a little more
+    classes = np.bincount(f.bank_rating, minlength=6)[1:] / f.n
+    assert classes[4] < 0.4 and f.bank_rating.mean() < 4.2  # with trends of zero: 88 % in class 5, mean 4.9
