@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.model.firms import N_BUCKETS, bucket_keys, cell_totals
 from sim.model.world import N_NICHES
-from sim.submodels import affiliates, demand, demography, employment, internationalisation, shocks, sourcing
+from sim.submodels import affiliates, demand, demography, employment, finance, internationalisation, shocks, sourcing
 from sim.submodels.competition import attractiveness, log_attractiveness, set_prices, target_shares, update_rival_share
 
 INIT_ITERATIONS = 30
@@ -75,9 +75,7 @@ def at_rest_profit(model) -> np.ndarray:
     rate the initial firms, and their owners weigh closing, on accounts like the ones their history
     would have left rather than on a trend of zero (ODD 5).
     """
-    f, p = model.firms, model.params
-    materials = p.material_cost * (1.0 + f.input_cost_gap + f.import_cost_gap) * f.output
-    production = model.wage * f.employees + materials + p.depreciation * p.capital_per_worker * f.employees
+    f = model.firms
     presence = internationalisation.presence_paid(model, *internationalisation.foreign_served(model))
     recurring = f.rd_intensity * f.revenue + presence + sourcing.relationship_costs(model)
-    return f.revenue - production - p.fixed_cost - model.interest_rate * f.debt - recurring
+    return f.revenue - finance.production_costs(model) - model.interest_rate * f.debt - recurring

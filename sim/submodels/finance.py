@@ -70,6 +70,17 @@ def spendable(model, rows: slice | np.ndarray = slice(None)) -> np.ndarray:
     return np.maximum(pending, (pending + lam * worth - bank_debt(model, rows)) / (1.0 + lam))
 
 
+def production_costs(model) -> np.ndarray:
+    """w L + c (1 + gamma + gamma^I) Y + delta kappa L + F: the quarter's wages, materials, depreciation, overhead.
+
+    Writes the firms' ``wage_bill`` and ``materials`` on the way (the observer reports both).
+    """
+    f, p = model.firms, model.params
+    np.multiply(p.material_cost * (1.0 + f.input_cost_gap + f.import_cost_gap), f.output, out=f.materials)
+    np.multiply(model.wage, f.employees, out=f.wage_bill)
+    return f.wage_bill + f.materials + p.depreciation * p.capital_per_worker * f.employees + p.fixed_cost
+
+
 def book_production_costs(model) -> None:
     """Wages, materials, depreciation, overhead and interest of the quarter.
 
@@ -78,11 +89,7 @@ def book_production_costs(model) -> None:
     (r + s_k) D - r_g c G (s_k: the spread of the firm's rating class; guaranteed loans pay less).
     """
     f, p = model.firms, model.params
-    np.multiply(p.material_cost * (1.0 + f.input_cost_gap + f.import_cost_gap), f.output, out=f.materials)
-    np.multiply(model.wage, f.employees, out=f.wage_bill)
-    model.quarter_costs["production"] = (
-        f.wage_bill + f.materials + p.depreciation * p.capital_per_worker * f.employees + p.fixed_cost
-    )
+    model.quarter_costs["production"] = production_costs(model)
     # the guaranteed part of a loan is cheaper: its risk is the fund's
     f.bank_rating[:] = rating_classes(model)  # banks rate every firm on its latest accounts
     model.quarter_costs["interest"] = (model.interest_rate + by_class(p.rating_spreads, f.bank_rating)) * f.debt
